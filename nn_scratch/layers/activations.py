@@ -1,0 +1,83 @@
+"""Element-wise nonlinearities and the softmax layer.  Each keeps what its backward needs.
+
+ReLU and LeakyReLU have a kink at 0: they record ``self.winners`` (which inputs were on the positive
+side) so the gradient checker can tell a crossed kink from a wrong derivative.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+
+
+class ReLU(Layer):
+    """``y = max(0, x)``; any shape.  dy/dx = 1 where x > 0, else 0 (0 chosen at x == 0)."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.winners = x > 0          # which side of max(0, x) won: the kink record
+        return np.maximum(x, 0)
+
+    def backward(self, dy):
+        return dy * self.winners
+
+
+class LeakyReLU(Layer):
+    """``y = x`` for x > 0, ``alpha * x`` otherwise; any shape.  dy/dx = 1 or alpha."""
+
+    def __init__(self, alpha: float = 0.01):
+        super().__init__()
+        if not 0 <= alpha < 1:
+            raise ValueError(f"LeakyReLU: 'alpha' must be in [0, 1), got {alpha!r}")
+        self.alpha = alpha
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.winners = x > 0
+        return np.where(self.winners, x, x * x.dtype.type(self.alpha))
+
+    def backward(self, dy):
+        return np.where(self.winners, dy, dy * dy.dtype.type(self.alpha))
+
+
+class Tanh(Layer):
+    """``y = tanh(x)``; any shape.  dy/dx = 1 - y^2."""
+
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, dy):
+        return dy * (1 - self.y * self.y)
+
+
+class Sigmoid(Layer):
+    """``y = 1 / (1 + exp(-x))``; any shape.  dy/dx = y (1 - y).
+
+    Computed as ``(1 + tanh(x/2)) / 2``, which never overflows for large |x|.
+    """
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.y = 0.5 * (1 + np.tanh(0.5 * x))
+        return self.y
+
+    def backward(self, dy):
+        return dy * self.y * (1 - self.y)
+
+
+class Softmax(Layer):
+    """Softmax over the last axis: ``y_k = exp(x_k) / sum_j exp(x_j)``; x and y (N, C).
+
+    The Jacobian is ``dy_k/dx_j = y_k (delta_kj - y_j)``, so ``dx = y * (dy - sum_k dy_k y_k)``.
+    For classification prefer ``losses.SoftmaxCrossEntropy`` on raw scores: it is fused and more stable.
+    """
+
+    def forward(self, x):
+        x = np.asarray(x)
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        self.y = e / e.sum(axis=-1, keepdims=True)
+        return self.y
+
+    def backward(self, dy):
+        return self.y * (dy - np.sum(dy * self.y, axis=-1, keepdims=True))

@@ -1,0 +1,218 @@
+"""The one protocol every part of nn_scratch speaks: ``Parameter`` and ``Layer``.
+
+A ``Parameter`` is a value array and a gradient array of the same shape and dtype.
+
+A ``Layer`` has
+
+* ``forward(x)``  -> y, keeping on ``self`` whatever backward needs;
+* ``backward(dy)`` -> dx, and it *sets* (overwrites, never accumulates) ``p.grad`` of its parameters;
+* ``parameters()`` -> list of its Parameters (found automatically, see below);
+* ``train()`` / ``eval()`` -> switch behaviour such as dropout or batch norm.
+
+A layer with a max-like choice (ReLU, max-pool, ...) stores which side won in its last forward in
+``self.winners`` (any array); the gradient checker compares these between f(x+h) and f(x-h) to see whether
+a kink was crossed.  A layer with randomness keeps a ``numpy.random.Generator`` as an attribute; the checker
+finds it and replays the same draws.
+
+Discovery is by attribute: a ``Parameter`` attribute is a parameter, a ``Layer`` attribute (or a list /
+tuple of layers) is a sub-layer.  A user's own layer therefore needs no registration::
+
+    class Scale(Layer):
+        def __init__(self):
+            super().__init__()
+            self.a = Parameter(np.ones(1), "a")
+        def forward(self, x):
+            self.x = x
+            return self.a.value * x
+        def backward(self, dy):
+            self.a.grad[...] = np.sum(dy * self.x)
+            return self.a.value * dy
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array: ``value`` and ``grad`` share shape and dtype.
+
+    ``regularize`` says whether a weight penalty (``losses.L2``) applies to it: True for weights,
+    False for biases and normalization shifts/scales.
+    """
+
+    def __init__(self, value, name: str = "param", regularize: bool = True):
+        value = np.asarray(value)
+        if not np.issubdtype(value.dtype, np.floating):
+            value = value.astype(np.float64)
+        self.value = value
+        self.grad = np.zeros_like(value)
+        self.name = name
+        self.regularize = regularize
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def size(self):
+        return self.value.size
+
+    def astype(self, dtype) -> None:
+        """Convert value and grad in place (of this object) to ``dtype``."""
+        self.value = self.value.astype(dtype)
+        self.grad = self.grad.astype(dtype)
+
+    def __repr__(self):
+        return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class Layer:
+    """Base class of every layer; see the module docstring for the protocol.
+
+    Subclasses implement ``forward`` and ``backward``.  Float arrays that are state but not trainable
+    (batch norm's running averages) are listed by name in the class attribute ``buffer_names`` so that
+    ``state_dict`` saves them and ``astype`` converts them.
+    """
+
+    buffer_names: tuple = ()
+
+    def __init__(self):
+        self.training = True
+
+    # -- the protocol -------------------------------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
+
+    def backward(self, dy):
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(dy)")
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    # -- discovery ----------------------------------------------------------------------------------
+    def sublayers(self) -> list:
+        """Direct sub-layers, found among the attributes (a Layer, or a list/tuple of Layers)."""
+        found = []
+        for value in vars(self).values():
+            if isinstance(value, Layer):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(v for v in value if isinstance(v, Layer))
+        return found
+
+    def named_parameters(self, prefix: str = "") -> list:
+        """``[(qualified_name, Parameter), ...]``, own parameters first, then each sub-layer's.
+
+        Names are attribute paths such as ``"layers.0.W"``; a parameter shared by two layers is listed once.
+        """
+        out, seen = [], set()
+
+        def visit(obj, path):
+            for key, value in vars(obj).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    out.append((path + key, value))
+            for key, value in vars(obj).items():
+                if isinstance(value, Layer):
+                    visit(value, f"{path}{key}.")
+                elif isinstance(value, (list, tuple)):
+                    for i, v in enumerate(value):
+                        if isinstance(v, Layer):
+                            visit(v, f"{path}{key}.{i}.")
+
+        visit(self, prefix)
+        return out
+
+    def parameters(self) -> list:
+        """All trainable Parameters of this layer and its sub-layers."""
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> list:
+        """This layer and every layer below it, depth first."""
+        out = [self]
+        for sub in self.sublayers():
+            out.extend(sub.modules())
+        return out
+
+    # -- modes ----------------------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        """Training mode (dropout active, batch statistics); returns self."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        """Evaluation mode (dropout off, running statistics); returns self."""
+        return self.train(False)
+
+    # -- dtype and state --------------------------------------------------------------------------------
+    def astype(self, dtype):
+        """Convert every parameter and buffer to ``dtype`` in place; returns self."""
+        for m in self.modules():
+            for name in m.buffer_names:
+                setattr(m, name, np.asarray(getattr(m, name)).astype(dtype))
+        for p in self.parameters():
+            p.astype(dtype)
+        return self
+
+    def state_dict(self) -> dict:
+        """Plain arrays (copies): parameters under their qualified names, buffers likewise."""
+        state = {name: p.value.copy() for name, p in self.named_parameters()}
+        for path, m in self._named_modules():
+            for name in m.buffer_names:
+                state[path + name] = np.array(getattr(m, name), copy=True)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays from ``state`` into this layer; names and shapes must match exactly."""
+        expected = self.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise ValueError(f"load_state_dict: state does not match the model; missing keys {missing}, "
+                             f"unexpected keys {unexpected}")
+        for key, arr in expected.items():
+            if np.shape(state[key]) != arr.shape:
+                raise ValueError(f"load_state_dict: '{key}' expected shape {arr.shape}, got {np.shape(state[key])}")
+        for name, p in self.named_parameters():
+            p.value[...] = state[name]
+        for path, m in self._named_modules():
+            for name in m.buffer_names:
+                setattr(m, name, np.array(state[path + name], dtype=np.asarray(getattr(m, name)).dtype))
+
+    def _named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for key, value in vars(self).items():
+            if isinstance(value, Layer):
+                yield from value._named_modules(f"{prefix}{key}.")
+            elif isinstance(value, (list, tuple)):
+                for i, v in enumerate(value):
+                    if isinstance(v, Layer):
+                        yield from v._named_modules(f"{prefix}{key}.{i}.")
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def check_input(x, name: str = "x", ndim=None, last_dim=None, layer: str = "layer"):
+    """Validate a layer input before any work: a real float/int array without NaN, with the right rank.
+
+    Returns ``x`` as an ndarray.  Errors name the argument, the expected and the actual.
+    """
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise TypeError(f"{layer}: '{name}' must be a numeric array, got dtype {x.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            raise ValueError(f"{layer}: '{name}' must have {' or '.join(map(str, allowed))} dimensions, "
+                             f"got {x.ndim} (shape {x.shape})")
+    if last_dim is not None and x.shape[-1] != last_dim:
+        raise ValueError(f"{layer}: '{name}' must have {last_dim} features in its last dimension, "
+                         f"got {x.shape[-1]} (shape {x.shape})")
+    return x

@@ -1,0 +1,73 @@
+"""Fully connected layer ``y = x @ W + b`` and the weight initializations of the lecture notes."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, Parameter, check_input
+
+
+def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight_scale=0.01):
+    """Draw a weight array of ``shape`` with ``rng`` (a Generator or a seed).
+
+    ``scheme`` is one of
+      * ``"he"``       N(0, 2/fan_in)             -- for ReLU networks (He et al. 2015)
+      * ``"xavier"``   N(0, 2/(fan_in+fan_out))   -- for tanh / sigmoid (Glorot & Bengio 2010)
+      * ``"gaussian"`` N(0, weight_scale^2)       -- the notes' "small random numbers"
+    or a callable ``f(rng, shape) -> array``.
+    """
+    rng = np.random.default_rng(rng)
+    shape = tuple(shape)
+    fan_in = fan_in if fan_in is not None else int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
+    fan_out = fan_out if fan_out is not None else shape[-1]
+    if callable(scheme):
+        return np.asarray(scheme(rng, shape))
+    if scheme == "he":
+        std = np.sqrt(2.0 / fan_in)
+    elif scheme == "xavier":
+        std = np.sqrt(2.0 / (fan_in + fan_out))
+    elif scheme == "gaussian":
+        std = weight_scale
+    else:
+        raise ValueError(f"init: 'scheme' must be 'he', 'xavier', 'gaussian' or a callable, got {scheme!r}")
+    return rng.standard_normal(shape) * std
+
+
+class Linear(Layer):
+    """Affine layer: ``y = x @ W + b``.
+
+    Shapes: x (N, D), W (D, M), b (M,), y (N, M), where D = ``in_features`` and M = ``out_features``.
+
+    Parameters are created in ``dtype`` (float32 by default, the training dtype); inputs of another dtype
+    are converted to it so no computation silently upcasts.  ``init`` picks the initialization
+    (see ``init_weights``); ``rng`` is a Generator or seed so the draw can be replayed.
+    """
+
+    def __init__(self, in_features: int, out_features: int, init="he", weight_scale=0.01,
+                 rng=None, dtype=np.float32, bias: bool = True):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"Linear: '{name}' must be a positive integer, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        W = init_weights((in_features, out_features), init, rng, weight_scale=weight_scale)
+        self.W = Parameter(W.astype(dtype), "W")
+        self.b = Parameter(np.zeros(out_features, dtype=dtype), "b", regularize=False) if bias else None
+
+    def forward(self, x):
+        x = check_input(x, "x", ndim=2, last_dim=self.in_features, layer="Linear")
+        self.x = x.astype(self.W.value.dtype, copy=False)
+        y = self.x @ self.W.value
+        if self.b is not None:
+            y += self.b.value
+        return y
+
+    def backward(self, dy):
+        dy = np.asarray(dy).astype(self.W.value.dtype, copy=False)
+        # y = x W + b  =>  dW = x^T dy,  db = sum_n dy_n,  dx = dy W^T
+        np.matmul(self.x.T, dy, out=self.W.grad)
+        if self.b is not None:
+            np.sum(dy, axis=0, out=self.b.grad)
+        return dy @ self.W.value.T
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features}, dtype={self.W.value.dtype})"

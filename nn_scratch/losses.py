@@ -1,0 +1,219 @@
+"""Losses, the L2 penalty and flooding.
+
+Protocol of a loss (``Loss``):
+
+* ``forward(scores, y)`` -> the **per-sample** losses, shape (N,), keeping what backward needs;
+* ``reduce(per_sample)`` -> the scalar objective (the mean; ``Flooding`` changes it);
+* ``backward()`` -> d(objective)/d(scores), same shape as ``scores``.
+
+Shapes: scores (N, C) for classification with integer labels y (N,) in [0, C); for ``MSE`` scores and
+targets (N, K) or (N,).  The regularization penalty is separate (``L2``) so it can be checked on its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding"]
+
+
+def _check_scores(scores, name="scores", who="loss", ndim=(2,)):
+    scores = np.asarray(scores)
+    if not np.issubdtype(scores.dtype, np.floating):
+        if np.issubdtype(scores.dtype, np.integer):
+            scores = scores.astype(np.float64)
+        else:
+            raise TypeError(f"{who}: '{name}' must be a float array, got dtype {scores.dtype}")
+    if scores.ndim not in ndim:
+        raise ValueError(f"{who}: '{name}' must have {' or '.join(map(str, ndim))} dimensions, "
+                         f"got {scores.ndim} (shape {scores.shape})")
+    if scores.shape[0] == 0:
+        raise ValueError(f"{who}: '{name}' is empty (shape {scores.shape}); need at least one sample")
+    if not np.all(np.isfinite(scores)):
+        bad = np.argwhere(~np.isfinite(scores))[0]
+        raise ValueError(f"{who}: '{name}' contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+                         "the network has diverged or the input holds NaN -- lower the learning rate or "
+                         "check the data")
+    return scores
+
+
+def _check_labels(y, n, num_classes, who):
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{who}: 'y' must be a 1-D array of class indices, got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"{who}: 'y' has {y.shape[0]} labels but 'scores' has {n} rows; they must match")
+    if not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise TypeError(f"{who}: 'y' must hold integer class indices, got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{who}: labels 'y' must be in [0, {num_classes - 1}] for {num_classes} score columns, "
+                         f"got values in [{y.min()}, {y.max()}]")
+    return y
+
+
+class Loss:
+    """Base class: subclasses implement ``forward`` (per-sample) and ``backward`` (of the mean)."""
+
+    def __call__(self, scores, y):
+        return self.forward(scores, y)
+
+    def reduce(self, per_sample):
+        """The scalar objective from the per-sample losses: their mean."""
+        return float(np.mean(per_sample))
+
+    def forward(self, scores, y):
+        raise NotImplementedError
+
+    def backward(self):
+        raise NotImplementedError
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by the negative log-likelihood of the true class.
+
+    ``L_i = -log( exp(s_{i,y_i}) / sum_j exp(s_ij) ) = logsumexp(s_i) - s_{i,y_i}``
+
+    Computed with the max subtracted, so logits of +-1000 give finite, exact values.  At chance
+    (all scores equal) every sample's loss is ``ln C``.
+    Gradient of the mean: ``dL/ds = (softmax(s) - onehot(y)) / N``.
+    """
+
+    def forward(self, scores, y):
+        scores = _check_scores(scores, who="SoftmaxCrossEntropy")
+        y = _check_labels(y, scores.shape[0], scores.shape[1], "SoftmaxCrossEntropy")
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(shifted).sum(axis=1))
+        rows = np.arange(scores.shape[0])
+        self.probs = np.exp(shifted - log_z[:, None])
+        self.y = y
+        return log_z - shifted[rows, y]
+
+    def backward(self):
+        N = self.probs.shape[0]
+        d = self.probs.copy()
+        d[np.arange(N), self.y] -= 1
+        return d / d.dtype.type(N)
+
+
+class MulticlassSVM(Loss):
+    """Weston-Watkins multiclass hinge loss: ``L_i = sum_{j != y_i} max(0, s_ij - s_{i,y_i} + margin)``.
+
+    At chance (all scores equal) each sample's loss is ``(C - 1) * margin``.  The hinge is a kink: which
+    margins were positive is recorded in ``self.winners`` for the gradient checker.
+    Gradient of the mean: for j != y_i, ``1[m_ij > 0] / N``; for y_i, ``-(number of positive margins) / N``.
+    """
+
+    def __init__(self, margin: float = 1.0):
+        if margin <= 0:
+            raise ValueError(f"MulticlassSVM: 'margin' must be positive, got {margin!r}")
+        self.margin = margin
+
+    def forward(self, scores, y):
+        scores = _check_scores(scores, who="MulticlassSVM")
+        y = _check_labels(y, scores.shape[0], scores.shape[1], "MulticlassSVM")
+        rows = np.arange(scores.shape[0])
+        margins = scores - scores[rows, y][:, None] + scores.dtype.type(self.margin)
+        margins[rows, y] = 0
+        self.winners = margins > 0        # which side of each hinge max(0, m) won
+        self.y, self.dtype = y, scores.dtype
+        return np.where(self.winners, margins, 0).sum(axis=1)
+
+    def backward(self):
+        N = self.winners.shape[0]
+        d = self.winners.astype(self.dtype)
+        d[np.arange(N), self.y] = -d.sum(axis=1)
+        return d / d.dtype.type(N)
+
+
+class MSE(Loss):
+    """Mean squared error: ``L_i = mean_k (s_ik - t_ik)^2`` per sample, so the mean over samples equals the
+    mean over all elements (as ``torch.nn.MSELoss``).  Scores and targets (N, K) or (N,); a target of shape
+    (N,) is accepted for scores of shape (N, 1).
+
+    Gradient of the mean over samples: ``2 (s - t) / (N K)``.
+    """
+
+    def forward(self, scores, y):
+        scores = _check_scores(scores, who="MSE", ndim=(1, 2))
+        t = np.asarray(y)
+        if not (np.issubdtype(t.dtype, np.floating) or np.issubdtype(t.dtype, np.integer)):
+            raise TypeError(f"MSE: targets 'y' must be numeric, got dtype {t.dtype}")
+        if t.shape != scores.shape and not (scores.ndim == 2 and scores.shape[1] == 1 and t.shape == scores.shape[:1]):
+            raise ValueError(f"MSE: targets 'y' must have the shape of 'scores' {scores.shape}, got {t.shape}")
+        if not np.all(np.isfinite(t)):
+            raise ValueError("MSE: targets 'y' contain NaN or inf")
+        t = t.reshape(scores.shape).astype(scores.dtype, copy=False)
+        self.diff = scores - t
+        sq = self.diff * self.diff
+        return sq.reshape(sq.shape[0], -1).mean(axis=1)
+
+    def backward(self):
+        return 2 * self.diff / self.diff.dtype.type(self.diff.size)
+
+
+class L2:
+    """L2 weight penalty ``R = 0.5 * reg * sum_W ||W||^2`` over the Parameters with ``regularize=True``
+    (weights, not biases).  The 0.5 makes the gradient simply ``dR/dW = reg * W``.
+
+    ``penalty(params)`` returns R; ``backward(params)`` *adds* reg * W to each ``W.grad`` (call it after
+    the model's backward, which sets the grads).
+    """
+
+    def __init__(self, reg: float):
+        if not reg >= 0:
+            raise ValueError(f"L2: 'reg' must be >= 0, got {reg!r}")
+        self.reg = float(reg)
+
+    @staticmethod
+    def _targets(params):
+        return [p for p in params if getattr(p, "regularize", True)]
+
+    def penalty(self, params) -> float:
+        return 0.5 * self.reg * float(sum(np.sum(p.value.astype(np.float64) ** 2) for p in self._targets(params)))
+
+    def backward(self, params) -> None:
+        if self.reg == 0:
+            return
+        for p in self._targets(params):
+            p.grad += p.value.dtype.type(self.reg) * p.value
+
+
+class Flooding(Loss):
+    """Flooding (Ishida et al. 2020): train on ``|J - b| + b`` where J is the mini-batch mean loss.
+
+    Above the flood level b this is plain descent on J; below it the sign flips and the step *ascends*,
+    so the training loss floats around b instead of going to zero.  ``forward`` returns the wrapped loss's
+    per-sample values unchanged (they are what you monitor); ``reduce`` and ``backward`` use the flooded
+    objective.  ``below_count`` / ``calls`` say how often the batch mean was below b.
+    """
+
+    def __init__(self, loss: Loss, level: float):
+        if not level >= 0:
+            raise ValueError(f"Flooding: 'level' must be >= 0, got {level!r}")
+        self.loss, self.level = loss, float(level)
+        self.below_count = 0
+        self.calls = 0
+
+    def forward(self, scores, y):
+        per_sample = self.loss.forward(scores, y)
+        self.mean = float(np.mean(per_sample))
+        self.calls += 1
+        self.below_count += self.mean < self.level
+        return per_sample
+
+    def reduce(self, per_sample):
+        return abs(float(np.mean(per_sample)) - self.level) + self.level
+
+    def backward(self):
+        # d|J - b|/dJ = sign(J - b); at J == b we take +1 (plain descent)
+        sign = 1.0 if self.mean >= self.level else -1.0
+        return sign * self.loss.backward()
+
+    @property
+    def winners(self):
+        # the absolute value is a kink too: which side of b the batch mean fell on
+        inner = getattr(self.loss, "winners", None)
+        side = np.array([self.mean >= self.level])
+        return side if inner is None else np.concatenate([side, np.ravel(inner)])
