@@ -1,0 +1,69 @@
+"""Small argument checks shared by the data modules (errors name the argument, the expected and the actual)."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_int(name, value, minimum=None):
+    """Return ``value`` as an int, or raise TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name!r} must be an integer, got {type(value).__name__} {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name!r} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_fraction(name, value, low_open=False):
+    """A float in [0, 1) (or (0, 1) with ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name!r} must be a number in [0, 1), got {type(value).__name__} {value!r}")
+    ok = (0 < value < 1) if low_open else (0 <= value < 1)
+    if not ok:
+        interval = "(0, 1)" if low_open else "[0, 1)"
+        raise ValueError(f"{name!r} must be in {interval}, got {value!r}")
+    return float(value)
+
+
+def check_float_dtype(name, dtype):
+    """A numpy floating dtype (float16/32/64)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{name!r} must be a numpy floating dtype, got {dtype!r}") from err
+    if not np.issubdtype(dt, np.floating):
+        raise TypeError(f"{name!r} must be a floating dtype such as np.float32, got {dt}")
+    return dt
+
+
+def check_dtype(name, dtype):
+    """Any numpy dtype (used where uint8 pixels are allowed when ``scale=False``)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{name!r} must be a numpy dtype, got {dtype!r}") from err
+
+
+def check_rng(name, rng):
+    """A seed (int or None) or a ``numpy.random.Generator`` -> Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name!r} must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def check_Xy(X, y, allow_y_none=False):
+    """Arrays with the same first axis; returns them as numpy arrays."""
+    X = np.asarray(X)
+    if X.ndim < 1 or X.shape[0] == 0:
+        raise ValueError(f"'X' must be an array with at least one sample on axis 0, got shape {X.shape}")
+    if y is None:
+        if allow_y_none:
+            return X, None
+        raise TypeError("'y' must be an array of targets, got None")
+    y = np.asarray(y)
+    if y.ndim < 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"'y' must have {X.shape[0]} samples on axis 0 (like X {X.shape}), got shape {y.shape}")
+    return X, y
