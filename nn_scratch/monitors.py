@@ -1,0 +1,224 @@
+"""Monitors: what the trainer records during training beyond losses and accuracies ("babysitting").
+
+A monitor is a ``Callback`` that writes one table into ``history.monitors[key]`` with
+``history.record(key, **columns)``.  Every table is a dict of equal-length lists, one entry per record,
+and always has the columns ``step`` (steps taken, int) and ``epoch`` (fractional, float).
+
+Record keys and columns
+-----------------------
+``"update_ratio"`` -- ``UpdateRatio`` (built into the Trainer, every step by default)
+    ``step``, ``epoch``, and one column per parameter, named by ``model.named_parameters()``
+    (e.g. ``"layers.0.W"``, ``"layers.0.b"``): ``||W_after - W_before|| / ||W_before||``, the size of the
+    update actually made (learning rate, momentum and all) relative to the weights.  The lecture notes'
+    rule of thumb: about 1e-3; much lower -> learning rate too low, much higher -> too high.
+    NaN while ``||W_before|| = 0`` (biases initialized at zero, first step).
+
+``"per_sample_loss"`` -- ``PerSampleLoss`` (validation set by default)
+    ``step``, ``epoch``, ``losses`` (list of N floats, the per-sample losses in eval mode, no penalty),
+    ``correct`` (list of N bools; empty list for regression).  ``np.array(table["losses"])`` is (T, N).
+
+``"activations"`` -- ``ActivationStats`` (a fixed probe batch through the model in eval mode)
+    ``step``, ``epoch``, ``layers``: per record a list with one dict per layer (the output of
+    ``model.layers[i]`` for a ``Sequential``, else of the whole model)::
+
+        {"name": "layers.1", "type": "ReLU", "mean", "std", "min", "max", "frac_zero",
+         "hist": counts (bins,), "edges": bin edges (bins + 1,), "sample": up to sample_size values}
+
+``"gradients"`` -- ``GradientStats`` (the probe batch forward in eval mode, then backward)
+    ``step``, ``epoch``, ``layers``: per record one dict per layer as above (same keys) describing
+    dLoss/d(output of that layer), and ``params``: one dict per parameter
+    ``{"name", "mean", "std", "norm", "hist", "edges"}`` describing its gradient.
+
+When: ``every`` epochs (at epoch ends) by default, or at explicit step counts ``at_steps`` (e.g.
+``analysis.log_spaced_steps(total, 20)``; step 0 means before the first update).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .callbacks import Callback
+from .losses import Flooding
+
+__all__ = ["Monitor", "UpdateRatio", "PerSampleLoss", "ActivationStats", "GradientStats", "describe"]
+
+
+def describe(a, bins=30, sample_size=100, rng=None) -> dict:
+    """Summary of an array for histogram plots: mean, std, min, max, frac_zero, hist/edges, a sample."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    finite = a[np.isfinite(a)]
+    counts, edges = np.histogram(finite, bins=bins) if finite.size else (np.zeros(bins, int), np.zeros(bins + 1))
+    k = min(sample_size, a.size)
+    sample = a[rng.choice(a.size, size=k, replace=False)] if rng is not None and k < a.size else a[:k]
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max()),
+            "frac_zero": float(np.mean(a == 0)), "hist": counts.tolist(), "edges": edges.tolist(),
+            "sample": sample.tolist()}
+
+
+class Monitor(Callback):
+    """Base of the monitors: decides *when* to record (``every`` epochs or ``at_steps``) and calls ``measure``."""
+
+    key = "monitor"
+
+    def __init__(self, every=1, at_steps=None):
+        if at_steps is None:
+            if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+                raise ValueError(f"{type(self).__name__}: 'every' must be a positive integer, got {every!r}")
+            self.at_steps = None
+        else:
+            steps = np.asarray(at_steps)
+            if steps.ndim != 1 or not np.issubdtype(steps.dtype, np.integer) or (steps < 0).any():
+                raise ValueError(f"{type(self).__name__}: 'at_steps' must be a 1-D list of step counts >= 0, "
+                                 f"got {at_steps!r}")
+            self.at_steps = set(int(s) for s in steps)
+        self.every = every
+
+    def on_fit_begin(self, trainer):
+        if self.at_steps is not None and 0 in self.at_steps and trainer.step == 0:
+            self.measure(trainer)
+
+    def on_step_end(self, trainer):
+        if self.at_steps is not None and trainer.step in self.at_steps:
+            self.measure(trainer)
+
+    def on_epoch_end(self, trainer):
+        if self.at_steps is None and trainer.epoch % self.every == 0:
+            self.measure(trainer)
+
+    def measure(self, trainer):
+        raise NotImplementedError
+
+    @staticmethod
+    def _when(trainer):
+        return {"step": trainer.step, "epoch": trainer.step / max(trainer.steps_per_epoch, 1)}
+
+
+class UpdateRatio(Monitor):
+    """Per parameter, ``||update|| / ||W||`` of the actual step taken (not of the raw gradient); key
+    ``"update_ratio"``, recorded every ``every`` *steps*.  Built into the Trainer."""
+
+    key = "update_ratio"
+
+    def __init__(self, every=1):
+        super().__init__(every=every)
+
+    def on_fit_begin(self, trainer):
+        self.names = [name for name, _ in trainer.model.named_parameters()]
+
+    def on_epoch_end(self, trainer):
+        pass
+
+    def on_step_end(self, trainer):
+        if trainer.step % self.every or trainer.params_before_step is None:
+            return
+        row = self._when(trainer)
+        for name, p, old in zip(self.names, trainer.params, trainer.params_before_step):
+            old64 = old.astype(np.float64)
+            w = np.linalg.norm(old64)
+            row[name] = float(np.linalg.norm(p.value.astype(np.float64) - old64) / w) if w > 0 else float("nan")
+        trainer.history.record(self.key, **row)
+
+
+class PerSampleLoss(Monitor):
+    """Per-sample losses (and correctness) of the validation set (``on="val"``), the training set
+    (``on="train"``) or given ``X, y``; key ``"per_sample_loss"`` -- the raw material of the
+    pre-interpolation analysis (seed 004): distributions over time, Tukey outliers."""
+
+    key = "per_sample_loss"
+
+    def __init__(self, on="val", X=None, y=None, every=1, at_steps=None, key=None):
+        super().__init__(every, at_steps)
+        if on not in ("val", "train") and X is None:
+            raise ValueError(f"PerSampleLoss: 'on' must be 'val' or 'train' (or give X and y), got {on!r}")
+        if (X is None) != (y is None):
+            raise ValueError("PerSampleLoss: give both 'X' and 'y' or neither")
+        self.on, self.X, self.y = on, X, y
+        self.key = key or self.key
+
+    def on_fit_begin(self, trainer):
+        if self.X is None and self.on == "val" and trainer.data.get("X_val") is None:
+            raise ValueError("PerSampleLoss: on='val' needs X_val and y_val in fit (or use on='train')")
+        super().on_fit_begin(trainer)
+
+    def measure(self, trainer):
+        d = trainer.data
+        X, y = (self.X, self.y) if self.X is not None else \
+            ((d["X_val"], d["y_val"]) if self.on == "val" else (d["X"], d["y"]))
+        with trainer.evaluation_weights():
+            r = trainer.evaluate(X, y, per_sample=True)
+        trainer.model.train()
+        trainer.history.record(self.key, **self._when(trainer), losses=r["losses"],
+                               correct=r.get("correct", np.zeros(0, bool)))
+
+
+def _named_layers(model):
+    layers = getattr(model, "layers", None)
+    if isinstance(layers, (list, tuple)) and layers:
+        return [(f"layers.{i}", m) for i, m in enumerate(layers)]
+    return [("model", model)]
+
+
+class ActivationStats(Monitor):
+    """Statistics and histograms of each layer's output on a fixed probe batch ``X_probe`` (eval mode);
+    key ``"activations"``.  Dead ReLUs show as ``frac_zero`` near 1; saturated tanh as mass at +-1."""
+
+    key = "activations"
+
+    def __init__(self, X_probe, every=1, at_steps=None, bins=30, sample_size=100, seed=0):
+        super().__init__(every, at_steps)
+        self.X = np.asarray(X_probe)
+        self.bins, self.sample_size, self.seed = int(bins), int(sample_size), seed
+
+    def measure(self, trainer):
+        rng = np.random.default_rng(self.seed)
+        model = trainer.model
+        model.eval()
+        x, rows = self.X, []
+        try:
+            for name, layer in _named_layers(model):
+                x = layer.forward(x)
+                rows.append({"name": name, "type": type(layer).__name__,
+                             **describe(x, self.bins, self.sample_size, rng)})
+        finally:
+            model.train()
+        trainer.history.record(self.key, **self._when(trainer), layers=rows)
+
+
+class GradientStats(Monitor):
+    """Statistics and histograms of the gradient arriving at each layer's output and of each parameter's
+    gradient, on a fixed probe batch (eval mode, no penalty); key ``"gradients"``.  Vanishing gradients
+    show as std shrinking layer by layer toward the input."""
+
+    key = "gradients"
+
+    def __init__(self, X_probe, y_probe, every=1, at_steps=None, bins=30, sample_size=100, seed=0):
+        super().__init__(every, at_steps)
+        self.X, self.y = np.asarray(X_probe), np.asarray(y_probe)
+        self.bins, self.sample_size, self.seed = int(bins), int(sample_size), seed
+
+    def measure(self, trainer):
+        rng = np.random.default_rng(self.seed)
+        model = trainer.model
+        loss = trainer.loss.loss if isinstance(trainer.loss, Flooding) else trainer.loss
+        layers = _named_layers(model)
+        model.eval()
+        try:
+            x = self.X
+            for _, layer in layers:
+                x = layer.forward(x)
+            loss.forward(x, self.y)
+            dy, rows = loss.backward(), []
+            for name, layer in reversed(layers):
+                rows.append({"name": name, "type": type(layer).__name__,
+                             **describe(dy, self.bins, self.sample_size, rng)})
+                dy = layer.backward(dy)
+        finally:
+            model.train()
+        params = []
+        for name, p in model.named_parameters():
+            s = describe(p.grad, self.bins, 0)
+            params.append({"name": name, "mean": s["mean"], "std": s["std"],
+                           "norm": float(np.linalg.norm(p.grad.astype(np.float64))),
+                           "hist": s["hist"], "edges": s["edges"]})
+        trainer.history.record(self.key, **self._when(trainer), layers=rows[::-1], params=params)

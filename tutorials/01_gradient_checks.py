@@ -1,0 +1,186 @@
+# %% [markdown]
+# # 01 -- Gradient checks: is my backward right?
+#
+# Every layer in nn_scratch has a hand-written `backward`. Before training anything we compare it with
+# the numbers: nudge one input or weight by `h` up and down, evaluate the objective twice, and divide
+# (the centered difference). This script shows the building blocks, checks every layer and loss, shows
+# why the checker never works in float32, what a kink looks like, how to choose `h`, and finally walks
+# you through writing and checking a layer of your own. Runs in a few seconds.
+
+# %%
+import os
+
+import numpy as np
+
+from nn_scratch.gradcheck import (check_directional, check_layer, check_loss, check_model,
+                                  numerical_gradient, plot_step_size_sweep, rel_error, step_size_sweep)
+from nn_scratch.layers import (Dropout, Flatten, Layer, LeakyReLU, Linear, Parameter, ReLU, Sequential,
+                               Sigmoid, Softmax, Tanh)
+from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+
+FIGURES = os.environ.get("NN_SCRATCH_FIGURES", os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"))
+os.makedirs(FIGURES, exist_ok=True)
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. The two building blocks
+# `numerical_gradient(f, x)` moves each coordinate of `x` in place to x+h and x-h (and puts it back
+# exactly). `rel_error(a, n) = |a - n| / max(|a|, |n|)` compares two gradients on a scale-free basis.
+# For f(x) = sum(x^3) the true gradient is 3x^2.
+
+# %%
+x = np.array([0.5, -1.2, 2.0])
+numeric = numerical_gradient(lambda v: np.sum(v ** 3), x)
+print("numeric ", numeric)
+print("analytic", 3 * x ** 2)
+print(f"max rel error {np.max(rel_error(3 * x ** 2, numeric)):.1e}   (centered difference: error O(h^2))")
+
+# %% [markdown]
+# ## 2. Check every layer
+# `check_layer` uses the objective sum(layer(x) * dy) for a fixed random dy: its gradient is exactly what
+# `backward(dy)` returns (for x) and sets (for the parameters). The layers are float32, as for training;
+# the checker works on a float64 copy and leaves yours alone. Dropout is checked *with* its randomness:
+# the checker replays the layer's Generator before every evaluation.
+
+# %%
+X = rng.standard_normal((4, 5))
+layers = [Linear(5, 3, rng=0), ReLU(), LeakyReLU(0.1), Tanh(), Sigmoid(), Softmax(), Dropout(0.5, rng=1),
+          Flatten(), Sequential([Linear(5, 8, rng=2), Tanh(), Dropout(0.2, rng=3), Linear(8, 3, rng=4)])]
+for layer in layers:
+    report = check_layer(layer, X, seed=0)
+    print(f"{type(layer).__name__:<12} {report.verdict:<5} max rel error {report.max_rel_error:.1e}  "
+          f"kinks {report.kinks}")
+print()
+print(report)          # the full table of the last one: one row per tensor, then the verdict
+
+# %% [markdown]
+# ## 3. Check every loss, and the L2 penalty on its own
+# `forward(scores, y)` returns per-sample losses; the objective is their mean. The penalty
+# 0.5 * reg * sum W^2 is checked apart from the data loss (`check="reg"`): when both are mixed, a big
+# penalty with its simple gradient can hide a wrong data gradient.
+
+# %%
+scores, labels = rng.standard_normal((6, 4)) * 2, rng.integers(0, 4, 6)
+for loss in [SoftmaxCrossEntropy(), MulticlassSVM(), Flooding(SoftmaxCrossEntropy(), level=0.5)]:
+    r = check_loss(loss, scores, labels)
+    print(f"{type(loss).__name__:<20} {r.verdict}  max rel error {r.max_rel_error:.1e}")
+r = check_loss(MSE(), scores, rng.standard_normal((6, 4)))
+print(f"{'MSE':<20} {r.verdict}  max rel error {r.max_rel_error:.1e}")
+net = Sequential([Linear(5, 8, rng=5), ReLU(), Linear(8, 4, rng=6)])
+Xs, ys = rng.standard_normal((6, 5)), rng.integers(0, 4, 6)
+for part in ("data", "reg", "total"):
+    r = check_model(net, SoftmaxCrossEntropy(), Xs, ys, reg=L2(0.1), check=part)
+    print(f"model, check={part!r:<8} {r.verdict}  max rel error {r.max_rel_error:.1e}")
+print(check_model(net, SoftmaxCrossEntropy(), Xs, ys, reg=L2(0.1), check="reg"))
+
+# %% [markdown]
+# ## 4. float32 vs float64
+# Computing the centered difference in single precision is the classic pitfall: f(x+h) and f(x-h) agree
+# in their first 5-6 digits and float32 only has 7, so the difference is mostly rounding. Here is the
+# naive float32 estimate for a float32 Linear + Tanh next to the checker's float64 copy.
+
+# %%
+layer32 = Sequential([Linear(5, 8, rng=7), Tanh()])          # float32 parameters
+x32 = X.astype(np.float32)
+dy = rng.standard_normal((4, 8)).astype(np.float32)
+layer32.forward(x32)
+analytic32 = layer32.backward(dy)                            # dx in float32
+naive = numerical_gradient(lambda v: float(np.sum(layer32.forward(v) * dy)), x32.copy())
+err32 = np.max(rel_error(analytic32, naive))
+report64 = check_layer(layer32, x32, dy=dy)
+print(f"naive float32 numeric gradient: max rel error {err32:.1e}")
+print(f"checker on a float64 copy:      max rel error {report64.max_rel_error:.1e}")
+print("the caller's layer is still", layer32.layers[0].W.value.dtype)
+
+# %% [markdown]
+# ## 5. A kink
+# ReLU is max(0, x): at x within h of 0, f(x+h) and f(x-h) fall on different sides and the centered
+# difference is meaningless there. ReLU records `winners` (x > 0) in forward; the checker compares them
+# between the evaluations and reports such coordinates apart instead of failing them.
+
+# %%
+x_kink = np.array([[3e-6, -1.0, 2.0], [0.5, -4e-6, 1.2]])
+r = check_layer(ReLU(), x_kink, num_coords=None)
+row = r["x (input)"]
+print("kinked coordinates:", [tuple(int(k) for k in np.unravel_index(i, x_kink.shape))
+                              for i in row.indices[row.kinked]])
+print(f"error there {row.max_rel_error_at_kinks:.2f} (meaningless), elsewhere {row.max_rel_error:.1e}")
+print(f"kinks crossed: {r.kinks}, verdict {r.verdict}")
+svm = check_loss(MulticlassSVM(), np.array([[1.0, 0.0, -3.0]]), np.array([0]), num_coords=None)
+print(f"SVM with a margin exactly at zero: kinks {svm.kinks}, verdict {svm.verdict}")
+
+# %% [markdown]
+# ## 6. Choosing h
+# Too large an h and the O(h^2) truncation error dominates; too small and rounding (about eps/h) takes
+# over. On log-log axes the error is a V; its bottom is near 1e-5 in float64 and much higher, near 1e-2,
+# in float32.
+
+# %%
+sweep_model = Sequential([Linear(5, 6, rng=8), Tanh(), Linear(6, 3, rng=9)])
+s64 = step_size_sweep(sweep_model, X, num_coords=6)
+s32 = step_size_sweep(sweep_model, X, num_coords=6, dtype=np.float32)
+for s in (s64, s32):
+    print(f"{s.dtype}: best h {s.best_h:.0e}, error there {np.nanmin(s.error):.1e}, "
+          f"at h=1e-12 {s.error[0]:.1e}")
+fig = plot_step_size_sweep(s64, s32)
+path = os.path.join(FIGURES, "01_step_size_sweep.png")
+fig.savefig(path + ".tmp", format="png", dpi=110)
+os.replace(path + ".tmp", path)
+print("saved", path)
+
+# %% [markdown]
+# ## 7. The fast check
+# Checking every coordinate costs two evaluations each. `check_directional` checks the derivative along
+# one random direction through all parameters at once: two evaluations, whatever the size of the model.
+
+# %%
+big = Sequential([Linear(20, 200, rng=10), Tanh(), Dropout(0.3, rng=11), Linear(200, 10, rng=12)])
+d = check_directional(big, SoftmaxCrossEntropy(), rng.standard_normal((8, 20)), rng.integers(0, 10, 8))
+print(f"{sum(p.size for p in big.parameters())} parameters, {d.evaluations} evaluations")
+print(d)
+
+# %% [markdown]
+# ## 8. Your own layer: Swish
+# y = x * sigmoid(beta * x) with a learnable beta. Any `Parameter` attribute is found automatically:
+# nothing to register. With s = sigmoid(beta x) and s' = s (1 - s):
+#   dy/dx    = s + beta * x * s'
+#   dy/dbeta = x * x * s'
+# First a version with a typical slip: the chain-rule factor beta forgotten in dy/dx.
+
+# %%
+class Swish(Layer):
+    """y = x * sigmoid(beta * x); any shape; beta is a learnable scalar."""
+
+    def __init__(self, beta=1.0, planted_mistake=False):
+        super().__init__()
+        self.beta = Parameter(np.array(beta), "beta", regularize=False)
+        self.planted_mistake = planted_mistake
+
+    def forward(self, x):
+        self.x = x
+        self.s = 0.5 * (1 + np.tanh(0.5 * self.beta.value * x))    # sigmoid without overflow
+        return x * self.s
+
+    def backward(self, dy):
+        ds = self.s * (1 - self.s)
+        self.beta.grad[...] = np.sum(dy * self.x * self.x * ds)
+        inner = 1.0 if self.planted_mistake else self.beta.value     # the chain-rule factor d(beta x)/dx
+        return dy * (self.s + inner * self.x * ds)
+
+
+x_swish = rng.standard_normal((4, 6))
+wrong = check_layer(Swish(beta=1.7, planted_mistake=True), x_swish)
+print(wrong)
+print(f"Swish with a planted mistake -> {wrong.verdict} (max rel error {wrong.max_rel_error:.1e})")
+
+# %% [markdown]
+# The table points at the input gradient (`x (input)`), while `beta`'s gradient is fine: the slip is in
+# dy/dx. Put the factor beta back:
+
+# %%
+fixed = check_layer(Swish(beta=1.7), x_swish)
+print(fixed)
+print(f"Swish fixed -> {fixed.verdict} (max rel error {fixed.max_rel_error:.1e})")
+model = Sequential([Linear(6, 8, rng=13), Swish(), Linear(8, 3, rng=14)])
+inside = check_model(model, SoftmaxCrossEntropy(), x_swish, np.array([0, 1, 2, 1]))
+print(f"Swish inside a model -> {inside.verdict} (max rel error {inside.max_rel_error:.1e})")
