@@ -16,7 +16,6 @@ import argparse
 import datetime
 import os
 import sys
-import tempfile
 import time
 
 # The demo's mini-batches are small: a multi-threaded BLAS spends more on coordinating threads than it
@@ -27,6 +26,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+from .files import save_npz  # noqa: E402
 from .monitors import Monitor  # noqa: E402
 
 __all__ = ["main", "build_parser", "run_demo"]
@@ -197,7 +197,7 @@ class _Step:
 
 def run_demo(args) -> dict:
     """Run the recipe with parsed ``args``; returns a dict of the numbers (also written to report.md)."""
-    from . import analysis, plots
+    from . import analysis
     from .callbacks import Checkpoint, EarlyStopping, WeightAverage
     from .gradcheck import check_model, step_size_sweep
     from .losses import SoftmaxCrossEntropy
@@ -321,20 +321,9 @@ def run_demo(args) -> dict:
     nums["checkpoint"] = os.path.relpath(checkpoint.best_path, out) if checkpoint.best_path else None
     nums["seconds"] = time.perf_counter() - t_start
     _write_report(out, nums, figures)
-    _readable([os.path.join(out, f) for f in ("report.md", "history.json", "history.csv", "history_steps.csv",
-                                              "model.npz", *figures)] + list(checkpoint.saved))
     print(f"wrote {out}/report.md, history.json, history.csv, model.npz, {nums['checkpoint']}, "
           f"{len(figures)} figures ({nums['seconds']:.1f} s in all)", flush=True)
     return nums
-
-
-def _readable(paths):
-    """Files written through mkstemp are private (0600); give the run's files the usual permissions."""
-    mask = os.umask(0)
-    os.umask(mask)
-    for path in paths:
-        if os.path.isfile(path):
-            os.chmod(path, 0o666 & ~mask)
 
 
 def _first_line(report):
@@ -366,16 +355,7 @@ def _save_weights(path, model, standardizer):
     """The final (restored best, weight-averaged) model and the input scaling, as one .npz, atomically."""
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     arrays.update({f"standardizer/{k}": v for k, v in standardizer.state_dict().items()})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".npz", dir=folder)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    save_npz(path, arrays)
 
 
 def _lr_sweep(loss, X, y, lr, momentum, args, fresh):
@@ -457,7 +437,7 @@ def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, dr
 
 
 def _write_report(out, n, figures):
-    from .trainer import atomic_write_text
+    from .files import atomic_write_text
     pct = lambda v: f"{100 * v:.2f} %"   # noqa: E731
     lines = [
         f"# nn-scratch demo: {n['dataset']}, MLP {n['architecture']}", "",
@@ -477,7 +457,7 @@ def _write_report(out, n, figures):
         f"| best checkpoint | `{n['checkpoint']}` |", "",
         "## Gradient check", "", "```", n["gradcheck"].strip(), "```", "",
         "## Diagnosis", "", *[f"- {f}" for f in n["findings"]],
-        f"- update/weight ratio (median): " + ", ".join(f"{k} {v}" for k, v in n["update_ratios"].items()),
+        "- update/weight ratio (median): " + ", ".join(f"{k} {v}" for k, v in n["update_ratios"].items()),
         f"- validation per-sample loss: median {n['val_median_start']:.3f} -> {n['val_median_end']:.4f}, "
         f"95th percentile at the end {n['val_p95_end']:.3f}, maximum {n['val_max_end']:.2f}",
         f"- Tukey outliers (loss > Q3 + 1.5 IQR): {n['outliers_ever']} of {n['n_val']} validation samples were "

@@ -22,13 +22,13 @@ leaked between calls -- so they work in scripts, notebooks and tests alike.  Sav
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from . import analysis
+from .files import atomic_write
 from .analysis import history_series, layer_snapshots, monitor_table, update_ratio_series
 
 __all__ = ["save_figure", "history_series", "monitor_table", "update_ratio_series", "layer_snapshots",
@@ -49,23 +49,9 @@ def save_figure(fig, path, dpi: int = 100) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     ext = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + ext, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=ext, dpi=dpi)
-        os.chmod(tmp, 0o666 & ~_umask())           # mkstemp makes it private; a figure is not
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format=ext, dpi=dpi)
     return path
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # -- curves -----------------------------------------------------------------------------------------------------

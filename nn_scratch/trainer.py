@@ -67,12 +67,12 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import time
 
 import numpy as np
 
 from .callbacks import Callback, NaNGuard, TrainingDiverged
+from .files import atomic_write_text, load_npz, save_npz
 from .losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
 
 __all__ = ["History", "Trainer", "TrainingDiverged", "atomic_write_text", "is_classification"]
@@ -85,29 +85,26 @@ CHECKPOINT_FORMAT = "nn_scratch.checkpoint.v1"
 
 
 # -- small helpers ------------------------------------------------------------------------------------------
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to a temporary file in the target's folder, then ``os.replace`` it into place."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
 def _plain(obj):
     """Numpy scalars/arrays -> Python numbers/lists; NaN -> None (JSON null)."""
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        try:                                  # fast path: a (nested) list of numbers, e.g. per-sample losses
+            arr = np.asarray(obj)
+        except ValueError:                    # ragged
+            arr = None
+        if arr is not None and arr.dtype.kind in "biuf" and arr.size:
+            return _plain(arr)
         return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray) and obj.dtype.kind == "f":
+        out = obj.astype(np.float64).astype(object)
+        out[np.isnan(obj)] = None
+        return out.tolist()
+    if isinstance(obj, np.ndarray) and obj.dtype.kind in "biu":
+        return obj.tolist()
     if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
+        return [_plain(v) for v in obj.tolist()]
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, numbers.Integral):
@@ -489,22 +486,12 @@ class Trainer:
         path = os.fspath(path)
         if not path.endswith(".npz"):
             raise ValueError(f"Trainer.save_checkpoint: 'path' must end with .npz, got {path!r}")
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".npz", dir=folder)
-        os.close(fd)
-        try:
-            np.savez(tmp, **self.state_dict())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
+        save_npz(path, self.state_dict())
         return path
 
     def load_checkpoint(self, path) -> None:
         """Load a file written by ``save_checkpoint`` (``allow_pickle=False``)."""
-        with np.load(os.fspath(path), allow_pickle=False) as f:
-            self.load_state_dict({k: f[k] for k in f.files})
+        self.load_state_dict(load_npz(path))
 
     # -- the loop ----------------------------------------------------------------------------------------------
     def _check_fit_args(self, X, y, X_val, y_val, epochs, batch_size, eval_every):

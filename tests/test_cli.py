@@ -1,5 +1,4 @@
 """``nn-scratch demo`` end to end, its determinism, and its one-line errors."""
-import json
 import os
 import re
 import subprocess

@@ -8,12 +8,12 @@ The files are usually gzip-compressed (``.gz``); both forms are read.
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
 from .files import corrupt
 
 IMAGES_MAGIC = 2051
@@ -78,7 +78,6 @@ def write_idx(path, array, compress=None):
     data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
     if compress if compress is not None else path.suffix == ".gz":
         data = gzip.compress(data, mtime=0)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        f.write(data)
     return path
