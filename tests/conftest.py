@@ -29,7 +29,9 @@ def run_tutorial(tmp_path):
     """
 
     def run(name, timeout=120):
-        env = dict(os.environ, MPLBACKEND="Agg", NN_SCRATCH_FIGURES=str(tmp_path / "figures"))
+        # one BLAS thread: these small problems run faster without threading overhead on a busy machine
+        env = dict(os.environ, MPLBACKEND="Agg", NN_SCRATCH_FIGURES=str(tmp_path / "figures"),
+                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         proc = subprocess.run([sys.executable, str(REPO / "tutorials" / name)], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=timeout)
         assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
