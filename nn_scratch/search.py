@@ -1,0 +1,487 @@
+"""Random hyperparameter search: log-uniform ranges, border warnings, coarse-to-fine stages, any executor.
+
+A *space* is a dict ``name -> dimension``; a dimension is a small object that draws one value:
+
+* ``LogUniform(low, high)``  -- ``10 ** uniform(log10 low, log10 high)``: learning rates, L2 strengths
+  (their effect is multiplicative, so the search should be even in log space)
+* ``Uniform(low, high)``     -- e.g. a dropout probability
+* ``IntUniform(low, high)``  -- an integer in ``[low, high]`` (both ends included), e.g. a hidden width
+* ``Choice([a, b, ...])``    -- one of a few values, each equally likely
+* anything else that is not a tuple/list (a number, a string) is a constant passed as is.
+
+The *objective* takes the params dict and returns a score where **lower is better** (a validation loss,
+or ``1 - val_acc``), either as a number or as a dict ``{"score": s, **extras}`` -- numeric extras appear
+in the table, any extra (even a trained model) is kept on the trial.  A trial whose objective raises or
+returns NaN/inf is recorded as *failed* with its message; the search goes on.
+
+Every configuration is drawn up front from ``seed``, so the same seed gives the same trials whether they
+run one after another or on a ``concurrent.futures`` executor finishing in any order.
+
+>>> space = {"lr": LogUniform(1e-4, 1e-1), "reg": LogUniform(1e-6, 1e-1)}
+>>> objective = lambda p: (np.log10(p["lr"]) + 2.5) ** 2 + p["reg"]
+>>> result = random_search(objective, space, n_trials=30, seed=0, warn=False)
+>>> print(f"best lr {result.best.params['lr']:.4f} of {len(result.ok)} trials")   # the minimum is at 10**-2.5
+best lr 0.0038 of 30 trials
+>>> fine = coarse_to_fine(objective, space, stages=[20, 20], seed=0, warn=False)
+>>> [round(float(np.log10(s["lr"].high / s["lr"].low)), 2) for s in fine.spaces]   # lr range in decades
+[3.0, 1.5]
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["LogUniform", "Uniform", "IntUniform", "Choice", "Trial", "SearchResult", "BorderWarning",
+           "random_search", "coarse_to_fine", "narrow_space", "plot_search"]
+
+
+class BorderWarning(UserWarning):
+    """The best value of a parameter lies near the edge of its search range: widen the range."""
+
+
+def _check_bounds(who, low, high, positive=False, integer=False):
+    for name, v in (("low", low), ("high", high)):
+        ok = isinstance(v, numbers.Integral) if integer else isinstance(v, numbers.Real)
+        if isinstance(v, bool) or not ok or not math.isfinite(v):
+            kind = "an integer" if integer else "a finite number"
+            raise TypeError(f"{who}: '{name}' must be {kind}, got {v!r}")
+        if positive and v <= 0:
+            raise ValueError(f"{who}: '{name}' must be > 0 (the range is searched in log space), got {v!r}")
+    if not low < high:
+        raise ValueError(f"{who}: need 'low' < 'high', got low={low!r}, high={high!r}")
+
+
+# -- dimensions ----------------------------------------------------------------------------------------------
+class Uniform:
+    """A real number drawn uniformly from ``[low, high)``."""
+
+    log = False
+
+    def __init__(self, low, high):
+        _check_bounds(type(self).__name__, low, high)
+        self.low, self.high = float(low), float(high)
+
+    @property
+    def bounds(self):
+        return self.low, self.high
+
+    def sample(self, rng):
+        return float(self._from_unit(rng.random()))
+
+    # the unit interval <-> the range (linear here, log10 for LogUniform)
+    def _warp(self, v):
+        return np.asarray(v, dtype=np.float64)
+
+    def _unwarp(self, u):
+        return u
+
+    def _from_unit(self, t):
+        a, b = self._warp(self.low), self._warp(self.high)
+        return self._unwarp(a + t * (b - a))
+
+    def position(self, value) -> float:
+        """Where ``value`` lies in the range as a fraction 0..1 (in log space for LogUniform)."""
+        a, b = self._warp(self.low), self._warp(self.high)
+        return float((self._warp(value) - a) / (b - a))
+
+    def narrowed(self, values, shrink):
+        """A range ``shrink`` times as wide (in warped space), centred on the mean of ``values`` (warped),
+        shifted so it stays inside this range."""
+        a, b = float(self._warp(self.low)), float(self._warp(self.high))
+        width = shrink * (b - a)
+        centre = float(np.mean(self._warp(values)))
+        lo = min(max(centre - width / 2, a), b - width)
+        return type(self)(float(self._unwarp(lo)), float(self._unwarp(lo + width)))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.low:.4g}, {self.high:.4g})"
+
+
+class LogUniform(Uniform):
+    """A positive real whose log10 is uniform: ``10 ** uniform(log10 low, log10 high)``."""
+
+    log = True
+
+    def __init__(self, low, high):
+        _check_bounds("LogUniform", low, high, positive=True)
+        self.low, self.high = float(low), float(high)
+
+    def _warp(self, v):
+        return np.log10(np.asarray(v, dtype=np.float64))
+
+    def _unwarp(self, u):
+        return 10.0 ** u
+
+
+class IntUniform:
+    """An integer drawn uniformly from ``low, low+1, ..., high`` (both ends included)."""
+
+    log = False
+
+    def __init__(self, low, high):
+        _check_bounds("IntUniform", low, high, integer=True)
+        self.low, self.high = int(low), int(high)
+
+    @property
+    def bounds(self):
+        return self.low, self.high
+
+    def sample(self, rng):
+        return int(rng.integers(self.low, self.high + 1))
+
+    def position(self, value) -> float:
+        return (value - self.low) / (self.high - self.low)
+
+    def narrowed(self, values, shrink):
+        width = max(1, int(round(shrink * (self.high - self.low))))
+        lo = int(round(np.mean(values) - width / 2))
+        lo = min(max(lo, self.low), self.high - width)
+        return IntUniform(lo, lo + width)
+
+    def __repr__(self):
+        return f"IntUniform({self.low}, {self.high})"
+
+
+class Choice:
+    """One of ``options``, each equally likely.  Not narrowed by ``coarse_to_fine``."""
+
+    log = False
+
+    def __init__(self, options):
+        if isinstance(options, (str, bytes)) or not hasattr(options, "__len__") or len(options) == 0:
+            raise ValueError(f"Choice: 'options' must be a non-empty list, got {options!r}")
+        self.options = list(options)
+
+    def sample(self, rng):
+        return self.options[int(rng.integers(len(self.options)))]
+
+    def __repr__(self):
+        return f"Choice({self.options!r})"
+
+
+DIMENSIONS = (Uniform, IntUniform, Choice)
+
+
+def _check_space(who, space):
+    if not isinstance(space, dict) or not space:
+        raise TypeError(f"{who}: 'space' must be a non-empty dict name -> LogUniform/Uniform/IntUniform/Choice, "
+                        f"got {type(space).__name__}")
+    for k, v in space.items():
+        if not isinstance(k, str):
+            raise TypeError(f"{who}: 'space' keys must be strings, got {k!r}")
+        if isinstance(v, (tuple, list)):
+            raise TypeError(f"{who}: space[{k!r}] is a {type(v).__name__} {v!r}; write LogUniform(low, high), "
+                            f"Uniform(low, high), IntUniform(low, high) or Choice([...])")
+
+
+def _sample_configs(space, n_trials, rng):
+    """``n_trials`` dicts, drawn trial by trial (the first k do not depend on n_trials)."""
+    return [{k: (d.sample(rng) if isinstance(d, DIMENSIONS) else d) for k, d in space.items()}
+            for _ in range(n_trials)]
+
+
+# -- trials and results --------------------------------------------------------------------------------------
+@dataclass
+class Trial:
+    """One evaluated configuration.  ``score`` is NaN and ``error`` holds the message when it failed."""
+
+    index: int
+    params: dict
+    score: float = float("nan")
+    extras: dict = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+    stage: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _run_trial(objective, params):
+    """Call the objective; never raise: returns ``(score, extras, error, seconds)``."""
+    t0 = time.perf_counter()
+    try:
+        out = objective(dict(params))
+        extras = {}
+        if isinstance(out, dict):
+            if "score" not in out:
+                raise KeyError(f"the objective returned a dict without a 'score' key (keys {sorted(out)})")
+            extras = {k: v for k, v in out.items() if k != "score"}
+            out = out["score"]
+        if isinstance(out, bool) or not isinstance(out, (numbers.Real, np.ndarray)) or np.ndim(out) != 0:
+            raise TypeError(f"the objective must return a number or a dict with 'score', got {out!r}")
+        score = float(out)
+        if not math.isfinite(score):
+            return float("nan"), extras, f"score is {score}", time.perf_counter() - t0
+        return score, extras, None, time.perf_counter() - t0
+    except Exception as err:  # a failed trial is a result, not a crash
+        return float("nan"), {}, f"{type(err).__name__}: {err}", time.perf_counter() - t0
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+class SearchResult:
+    """The trials of a search, best first (lower score is better); failed trials last.
+
+    ``best`` -- the best Trial; ``ok`` / ``failed`` -- lists; ``top(k)``; ``values(param)`` and ``scores()``
+    as arrays over the successful trials; ``warnings`` -- the border warnings (strings);
+    ``stages`` / ``spaces`` -- per-stage results and spaces (one stage for ``random_search``).
+    ``str(result)`` is a table.
+    """
+
+    def __init__(self, trials, space, border=0.1, stages=None, spaces=None):
+        self.space = space
+        self.trials = sorted((t for t in trials if t.ok), key=lambda t: (t.score, t.index)) + \
+            sorted((t for t in trials if not t.ok), key=lambda t: t.index)
+        self.stages = stages if stages is not None else [self]
+        self.spaces = spaces if spaces is not None else [space]
+        self.border = border
+        self.warnings = self.border_warnings(space, border) if self.ok else []
+
+    @property
+    def ok(self):
+        return [t for t in self.trials if t.ok]
+
+    @property
+    def failed(self):
+        return [t for t in self.trials if not t.ok]
+
+    @property
+    def best(self) -> Trial:
+        if not self.ok:
+            first = self.failed[0].error if self.failed else "no trials"
+            raise ValueError(f"SearchResult: every trial failed, so there is no best (first error: {first})")
+        return self.trials[0]
+
+    def top(self, k: int) -> list:
+        return self.ok[:k]
+
+    def values(self, param):
+        if param not in self.space:
+            raise KeyError(f"SearchResult: no parameter {param!r}; the space has {sorted(self.space)}")
+        return np.array([t.params[param] for t in self.ok])
+
+    def scores(self):
+        return np.array([t.score for t in self.ok], dtype=np.float64)
+
+    def border_warnings(self, space=None, border=0.1) -> list:
+        """Messages for each Uniform/LogUniform parameter whose best value lies in the outer ``border``
+        fraction of its range in ``space`` (default: the searched one) -- in log space for LogUniform."""
+        space = self.space if space is None else space
+        out = []
+        for name, d in space.items():
+            if not isinstance(d, Uniform):
+                continue
+            v = self.best.params[name]
+            u = d.position(v)
+            if u < border or u > 1 - border:
+                side, edge = ("lowest", d.low) if u < border else ("highest", d.high)
+                out.append(f"{name} = {v:.3g}: the best value lies in the {side} {border:.0%} of the range "
+                           f"[{d.low:.3g}, {d.high:.3g}]{' (log scale)' if d.log else ''}; better values may lie "
+                           f"beyond {edge:.3g} -- widen the range and search again")
+        return out
+
+    def __len__(self):
+        return len(self.trials)
+
+    def table(self, max_rows: int | None = 10) -> str:
+        names = list(self.space)
+        extras = sorted({k for t in self.ok for k, v in t.extras.items()
+                         if isinstance(v, numbers.Real) and not isinstance(v, bool)})
+        head = ["rank", "trial"] + (["stage"] if len(self.stages) > 1 else []) + ["score"] + names + extras
+        rows = []
+        shown = self.trials if max_rows is None else self.trials[:max_rows]
+        for r, t in enumerate(shown, 1):
+            row = [str(r) if t.ok else "-", str(t.index)] + ([str(t.stage)] if len(self.stages) > 1 else [])
+            row += [_fmt(t.score) if t.ok else "failed"] + [_fmt(t.params[n]) for n in names]
+            row += [_fmt(t.extras.get(k, "")) for k in extras]
+            rows.append(row)
+        width = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+        lines = ["  ".join(h.rjust(w) for h, w in zip(head, width))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(r, width)) for r in rows]
+        if len(shown) < len(self.trials):
+            lines.append(f"... {len(self.trials) - len(shown)} more")
+        return "\n".join(lines)
+
+    def __str__(self):
+        text = [f"{len(self.ok)} trials ok, {len(self.failed)} failed; lower score is better", self.table()]
+        text += [f"  failed trial {t.index}: {t.error}" for t in self.failed[:5]]
+        text += [f"  WARNING {w}" for w in self.warnings]
+        return "\n".join(text)
+
+    def __repr__(self):
+        best = f", best {self.best.score:.4g}" if self.ok else ""
+        return f"SearchResult({len(self.trials)} trials, {len(self.failed)} failed{best})"
+
+
+# -- the searches ----------------------------------------------------------------------------------------------
+def _check_common(who, objective, executor, border):
+    if not callable(objective):
+        raise TypeError(f"{who}: 'objective' must be callable params -> score, got {type(objective).__name__}")
+    if executor is not None and not hasattr(executor, "submit"):
+        raise TypeError(f"{who}: 'executor' must be None or a concurrent.futures Executor, "
+                        f"got {type(executor).__name__}")
+    if not isinstance(border, numbers.Real) or not 0 <= border < 0.5:
+        raise ValueError(f"{who}: 'border' must be in [0, 0.5), got {border!r}")
+
+
+def _run_all(objective, configs, executor, first_index=0, stage=0):
+    if executor is None:
+        outs = [_run_trial(objective, c) for c in configs]
+    else:
+        futures = [executor.submit(_run_trial, objective, c) for c in configs]
+        outs = [f.result() for f in futures]       # submission order, whatever the completion order
+    return [Trial(first_index + i, c, s, e, err, sec, stage) for i, (c, (s, e, err, sec)) in
+            enumerate(zip(configs, outs))]
+
+
+def _emit(result, warn):
+    if warn:
+        for w in result.warnings:
+            warnings.warn(w, BorderWarning, stacklevel=3)
+
+
+def random_search(objective, space: dict, n_trials: int, seed=0, executor=None, border: float = 0.1,
+                  warn: bool = True) -> SearchResult:
+    """Evaluate ``objective`` on ``n_trials`` configurations drawn at random from ``space``.
+
+    ``objective(params) -> score`` (lower is better) or ``{"score": score, **extras}``.  ``seed`` (int,
+    SeedSequence or Generator) fixes every configuration before any trial runs.  ``executor``: None runs
+    the trials one after another in this process; any ``concurrent.futures`` Executor (threads or
+    processes -- then the objective must be picklable) runs them in parallel with the same results.
+    Border warnings (``BorderWarning``, also in ``result.warnings``) are issued when ``warn``.
+    """
+    _check_common("random_search", objective, executor, border)
+    _check_space("random_search", space)
+    if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
+        raise ValueError(f"random_search: 'n_trials' must be a positive integer, got {n_trials!r}")
+    configs = _sample_configs(space, int(n_trials), np.random.default_rng(seed))
+    result = SearchResult(_run_all(objective, configs, executor), space, border)
+    _emit(result, warn)
+    return result
+
+
+def narrow_space(space: dict, trials, shrink: float = 0.5) -> dict:
+    """A new space: each numeric range ``shrink`` times as wide (in log space for LogUniform), centred on the
+    mean of the ``trials``' values (log-mean for LogUniform) and kept inside the old range.  Choices and
+    constants are unchanged."""
+    if not trials:
+        raise ValueError("narrow_space: 'trials' is empty -- no successful trial to narrow around")
+    out = {}
+    for name, d in space.items():
+        if isinstance(d, (Uniform, IntUniform)):
+            out[name] = d.narrowed([t.params[name] for t in trials], shrink)
+        else:
+            out[name] = d
+    return out
+
+
+def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shrink: float = 0.5, seed=0,
+                   executor=None, stage_params=None, border: float = 0.1, warn: bool = True) -> SearchResult:
+    """Random search in stages: after each stage, every numeric range is narrowed around its ``top_k`` trials
+    (``narrow_space``), and the next stage searches the narrower space.
+
+    ``stages``: trials per stage, e.g. ``[20, 10]``.  ``stage_params``: optional list (one dict per stage) of
+    constants merged into that stage's configurations -- e.g. ``[{"epochs": 1}, {"epochs": 5}]`` for a
+    cheap coarse stage (then compare scores within a stage: ``result.stages[-1].best``).  The result holds
+    all trials (``trial.stage`` says which), ``.stages`` (one SearchResult each) and ``.spaces``; its border
+    warnings refer to the *original* ranges.  Stage ``i`` draws from ``SeedSequence(seed).spawn``'s i-th child.
+    """
+    _check_common("coarse_to_fine", objective, executor, border)
+    _check_space("coarse_to_fine", space)
+    stages = list(stages) if isinstance(stages, (list, tuple)) else stages
+    if not isinstance(stages, list) or not stages or any(
+            isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in stages):
+        raise ValueError(f"coarse_to_fine: 'stages' must be a non-empty list of positive trial counts, got {stages!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+        raise ValueError(f"coarse_to_fine: 'top_k' must be a positive integer, got {top_k!r}")
+    if not isinstance(shrink, numbers.Real) or not 0 < shrink <= 1:
+        raise ValueError(f"coarse_to_fine: 'shrink' must be in (0, 1], got {shrink!r}")
+    if stage_params is not None and (not isinstance(stage_params, (list, tuple)) or len(stage_params) != len(stages)
+                                     or not all(isinstance(p, dict) for p in stage_params)):
+        raise ValueError(f"coarse_to_fine: 'stage_params' must be None or one dict per stage ({len(stages)}), "
+                         f"got {stage_params!r}")
+    seeds = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
+        seed if not isinstance(seed, np.random.Generator) else seed.integers(2**63))).spawn(len(stages))
+    spaces, results, trials, current = [], [], [], dict(space)
+    for i, n in enumerate(stages):
+        if i > 0:
+            prev = results[-1]
+            if not prev.ok:
+                raise ValueError(f"coarse_to_fine: every trial of stage {i - 1} failed (first error: "
+                                 f"{prev.failed[0].error}); cannot narrow")
+            current = narrow_space(current, prev.top(top_k), shrink)
+        spaces.append(current)
+        run_space = {**current, **(stage_params[i] if stage_params else {})}
+        configs = _sample_configs(run_space, int(n), np.random.default_rng(seeds[i]))
+        stage_trials = _run_all(objective, configs, executor, first_index=len(trials), stage=i)
+        results.append(SearchResult(stage_trials, run_space, border))
+        trials += stage_trials
+    result = SearchResult(trials, space, border, stages=results, spaces=spaces)
+    _emit(result, warn)
+    return result
+
+
+# -- the figure ---------------------------------------------------------------------------------------------------
+def plot_search(result: SearchResult, param: str, title=None, logy=None):
+    """Score against the value of ``param`` for every successful trial (log x-axis for LogUniform), one colour
+    per stage, the best trial starred, the searched range dashed with its border zones shaded, failed trials
+    as red crosses along the top.  ``logy``: log y-axis; by default when the scores are positive and span
+    more than a factor 100 (a few exploding trials would squash the rest).  Returns a ``Figure``."""
+    if not isinstance(result, SearchResult):
+        raise TypeError(f"plot_search: 'result' must be a SearchResult, got {type(result).__name__}")
+    if param not in result.space:
+        raise ValueError(f"plot_search: 'param' must be one of {sorted(result.space)}, got {param!r}")
+    d = result.space[param]
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    categorical = isinstance(d, Choice)
+
+    def xs(trials):
+        v = [t.params[param] for t in trials]
+        return [d.options.index(x) for x in v] if categorical else v
+
+    for s, stage in enumerate(result.stages):
+        ok = stage.ok
+        if ok:
+            ax.scatter(xs(ok), [t.score for t in ok], s=22, alpha=0.8,
+                       label=f"stage {s} ({len(ok)})" if len(result.stages) > 1 else f"trials ({len(ok)})")
+    if result.ok:
+        b = result.best
+        ax.scatter(xs([b]), [b.score], marker="*", s=220, c="gold", edgecolors="k", zorder=5,
+                   label=f"best {b.score:.4g}")
+        if result.failed:
+            top = max(t.score for t in result.ok)
+            ax.scatter(xs(result.failed), [top] * len(result.failed), marker="x", c="red",
+                       label=f"failed ({len(result.failed)})")
+    if isinstance(d, (Uniform, IntUniform)):
+        for edge in d.bounds:
+            ax.axvline(edge, ls="--", c="gray", lw=1)
+        if isinstance(d, Uniform) and result.border > 0:
+            for u0, u1 in ((0, result.border), (1 - result.border, 1)):
+                ax.axvspan(float(d._from_unit(u0)), float(d._from_unit(u1)), color="orange", alpha=0.12, lw=0)
+    if isinstance(d, Uniform) and d.log:
+        ax.set_xscale("log")
+    sc = result.scores()
+    if logy is None:
+        logy = sc.size > 0 and sc.min() > 0 and sc.max() > 100 * sc.min()
+    if logy:
+        ax.set_yscale("log")
+    if categorical:
+        ax.set_xticks(range(len(d.options)), [str(o) for o in d.options])
+    ax.set_xlabel(param + (" (log scale)" if getattr(d, "log", False) else ""))
+    ax.set_ylabel("score (lower is better)")
+    ax.set_title(title or f"Random search: score vs {param}")
+    ax.legend(fontsize=8)
+    return fig
