@@ -103,6 +103,11 @@ class Transform:
         raise NotImplementedError
 
 
+def global_norm(arrays) -> float:
+    """``sqrt(sum_p ||a_p||^2)`` over all arrays together; one BLAS dot product per array, no temporaries."""
+    return float(np.sqrt(sum(float(np.vdot(a, a)) for a in arrays)))
+
+
 class ClipByGlobalNorm(Transform):
     """``g <- g * min(1, max_norm / ||g||)`` with ``||g||`` the norm over *all* parameters together."""
 
@@ -114,7 +119,7 @@ class ClipByGlobalNorm(Transform):
         self.last_norm = float("nan")
 
     def __call__(self, updates, params, t):
-        norm = float(np.sqrt(sum(np.sum(np.square(u, dtype=np.float64)) for u in updates)))
+        norm = global_norm(updates)
         self.last_norm = norm
         if norm <= self.max_norm:
             return updates
@@ -280,7 +285,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every ``p.value`` in place from ``p.grad``; then ``t += 1``."""
         updates = [p.grad for p in self.params]
-        self.last_grad_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in updates)))
+        self.last_grad_norm = global_norm(updates)
         for link in self.chain:
             updates = link(updates, self.params, self.t)
         for p, u in zip(self.params, updates):

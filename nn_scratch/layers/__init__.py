@@ -4,6 +4,10 @@ from .linear import Linear, init_weights
 from .activations import ReLU, LeakyReLU, Tanh, Sigmoid, Softmax
 from .dropout import Dropout
 from .container import Sequential, Flatten
+from .conv import Conv2D
+from .pooling import MaxPool2D
+from .normalization import BatchNorm
 
 __all__ = ["Layer", "Parameter", "check_input", "Linear", "init_weights", "ReLU", "LeakyReLU", "Tanh",
-           "Sigmoid", "Softmax", "Dropout", "Sequential", "Flatten"]
+           "Sigmoid", "Softmax", "Dropout", "Sequential", "Flatten",
+           "Conv2D", "MaxPool2D", "BatchNorm"]

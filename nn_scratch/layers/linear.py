@@ -40,15 +40,20 @@ class Linear(Layer):
     Parameters are created in ``dtype`` (float32 by default, the training dtype); inputs of another dtype
     are converted to it so no computation silently upcasts.  ``init`` picks the initialization
     (see ``init_weights``); ``rng`` is a Generator or seed so the draw can be replayed.
+
+    ``input_grad=False`` makes ``backward`` skip dx (it returns None) while still setting the parameter
+    grads.  Use it for a network's first layer: its input is the data, whose gradient nobody needs, and
+    computing dx costs as much as dW.
     """
 
     def __init__(self, in_features: int, out_features: int, init="he", weight_scale=0.01,
-                 rng=None, dtype=np.float32, bias: bool = True):
+                 rng=None, dtype=np.float32, bias: bool = True, input_grad: bool = True):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ValueError(f"Linear: '{name}' must be a positive integer, got {v!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
+        self.input_grad = input_grad
         W = init_weights((in_features, out_features), init, rng, weight_scale=weight_scale)
         self.W = Parameter(W.astype(dtype), "W")
         self.b = Parameter(np.zeros(out_features, dtype=dtype), "b", regularize=False) if bias else None
@@ -67,6 +72,8 @@ class Linear(Layer):
         np.matmul(self.x.T, dy, out=self.W.grad)
         if self.b is not None:
             np.sum(dy, axis=0, out=self.b.grad)
+        if not self.input_grad:
+            return None
         return dy @ self.W.value.T
 
     def __repr__(self):
