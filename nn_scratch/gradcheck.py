@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layers.base import Layer
+from .layers.base import Layer, find_generators
 
 __all__ = ["rel_error", "numerical_gradient", "check_layer", "check_loss", "check_model", "check_directional",
            "step_size_sweep", "plot_step_size_sweep", "GradCheckReport", "TensorRow", "DirectionalReport",
@@ -669,14 +669,8 @@ def _loss_chain(loss):
 
 
 def _generators(objects):
-    """Every numpy Generator held by the objects' attributes (directly or in a list / tuple / dict)."""
-    found = {}
-    for obj in objects:
-        for v in getattr(obj, "__dict__", {}).values():
-            items = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else (v,)
-            for item in items:
-                if isinstance(item, np.random.Generator):
-                    found[id(item)] = item
+    """Every numpy Generator held by the objects' attributes, each once (``layers.find_generators``)."""
+    found = {id(g): g for obj in objects for _, g in find_generators(obj)}
     return list(found.values())
 
 

@@ -41,11 +41,6 @@ class LRRangeResult:
         return plot_lr_range_test(self, ax=ax)
 
 
-def _generators(model):
-    """Every numpy Generator held by the model's modules (dropout masks), to restore their state."""
-    return [v for m in model.modules() for v in vars(m).values() if isinstance(v, np.random.Generator)]
-
-
 def lr_range_test(model, loss, X, y, optimizer=None, *, start_lr=1e-7, end_lr=10.0, num_steps=100,
                   batch_size=64, seed=0, smoothing=0.95, diverge_factor=4.0, reg=None,
                   skip_start=10) -> LRRangeResult:
@@ -83,7 +78,7 @@ def lr_range_test(model, loss, X, y, optimizer=None, *, start_lr=1e-7, end_lr=10
     sweep_at = lambda i: float(start_lr) * ratio ** (i / (num_steps - 1))   # noqa: E731
 
     saved_model = model.state_dict()
-    saved_rngs = [(g, g.bit_generator.state) for g in _generators(model)]
+    saved_rngs = [(g, g.bit_generator.state) for _, g in model.named_generators()]
     restore_opt = None
     if optimizer is None:
         opt = SGD(model.parameters(), lr=start_lr)

@@ -262,16 +262,6 @@ class History:
 
 
 # -- Trainer ------------------------------------------------------------------------------------------------
-def _generators(model):
-    """``[(path, Generator)]`` of every ``numpy.random.Generator`` attribute of the model's layers."""
-    out = []
-    for path, m in model._named_modules():
-        for k, v in vars(m).items():
-            if isinstance(v, np.random.Generator):
-                out.append((path + k, v))
-    return out
-
-
 class Trainer:
     """Mini-batch training of ``model`` on ``loss`` (+ an optional L2 penalty) with ``optimizer``.
 
@@ -450,7 +440,7 @@ class Trainer:
         st.update({f"model/{k}": v for k, v in self.model.state_dict().items()})
         if hasattr(self.optimizer, "state_dict"):
             st.update({f"optim/{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()})
-        for path, g in _generators(self.model):
+        for path, g in self.model.named_generators():
             st[f"model_rng/{path}"] = np.array(json.dumps(g.bit_generator.state))
         for i, cb in enumerate(self._hooked):
             if hasattr(cb, "state_dict"):
@@ -470,7 +460,7 @@ class Trainer:
         self.model.load_state_dict({k: np.asarray(v) for k, v in part("model/").items()})
         if hasattr(self.optimizer, "load_state_dict"):
             self.optimizer.load_state_dict(part("optim/"))
-        gens = dict(_generators(self.model))
+        gens = dict(self.model.named_generators())
         for path, s in part("model_rng/").items():
             if path in gens:
                 gens[path].bit_generator.state = json.loads(s)

@@ -203,3 +203,15 @@ def test_bad_constructor_arguments():
         LeakyReLU(-0.1)
     with pytest.raises(TypeError, match=r"layers\[1\]"):
         Sequential([ReLU(), "not a layer"])
+
+
+def test_named_generators_found_in_nested_and_user_layers():
+    class Noisy(Layer):
+        def __init__(self):
+            super().__init__()
+            self.rngs = [np.random.default_rng(1)]
+
+    shared = Dropout(0.5, rng=0)
+    model = Sequential([Linear(2, 2), shared, Sequential([Noisy(), shared])])
+    names = [n for n, _ in model.named_generators()]
+    assert names == ["layers.1.rng", "layers.2.layers.0.rngs.0"]      # the shared Dropout listed once

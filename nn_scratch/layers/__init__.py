@@ -1,5 +1,5 @@
 """Layers: the ``Parameter`` / ``Layer`` protocol and one file per family of layers."""
-from .base import Layer, Parameter, check_input
+from .base import Layer, Parameter, check_input, find_generators
 from .linear import Linear, init_weights
 from .activations import ReLU, LeakyReLU, Tanh, Sigmoid, Softmax
 from .dropout import Dropout
@@ -8,6 +8,6 @@ from .conv import Conv2D
 from .pooling import MaxPool2D
 from .normalization import BatchNorm
 
-__all__ = ["Layer", "Parameter", "check_input", "Linear", "init_weights", "ReLU", "LeakyReLU", "Tanh",
+__all__ = ["Layer", "Parameter", "check_input", "find_generators", "Linear", "init_weights", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "Softmax", "Dropout", "Sequential", "Flatten",
            "Conv2D", "MaxPool2D", "BatchNorm"]

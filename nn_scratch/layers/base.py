@@ -131,6 +131,18 @@ class Layer:
         """All trainable Parameters of this layer and its sub-layers."""
         return [p for _, p in self.named_parameters()]
 
+    def named_generators(self) -> list:
+        """``[(qualified_name, Generator)]`` for every ``numpy.random.Generator`` held by this layer or a layer
+        below it (e.g. ``"layers.2.rng"`` of a Dropout).  The gradient checker replays their states, the
+        trainer saves them in checkpoints, the LR range test restores them."""
+        out, seen = [], set()
+        for path, m in self._named_modules():
+            for name, g in find_generators(m):
+                if id(g) not in seen:
+                    seen.add(id(g))
+                    out.append((path + name, g))
+        return out
+
     def modules(self) -> list:
         """This layer and every layer below it, depth first."""
         out = [self]
@@ -196,6 +208,19 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+def find_generators(obj) -> list:
+    """``[(attribute_name, Generator)]`` of the Generators among ``obj``'s attributes, directly or inside a
+    list, tuple or dict attribute (named ``attr.i`` / ``attr.key``).  Works on any object (a loss too)."""
+    out = []
+    for key, v in getattr(obj, "__dict__", {}).items():
+        if isinstance(v, np.random.Generator):
+            out.append((key, v))
+        elif isinstance(v, (list, tuple, dict)):
+            items = v.items() if isinstance(v, dict) else enumerate(v)
+            out.extend((f"{key}.{k}", g) for k, g in items if isinstance(g, np.random.Generator))
+    return out
 
 
 def check_input(x, name: str = "x", ndim=None, last_dim=None, layer: str = "layer"):
