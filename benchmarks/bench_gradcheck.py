@@ -83,5 +83,6 @@ def main(argv=None):
                     "model", "parameters", "growth", "directional [ms]", "time growth", "us per 1k params",
                     "coordinate-wise check, est. [s]", "verdict"], rows)
 
+
 if __name__ == "__main__":
     main()

@@ -38,8 +38,7 @@ def make_data(samples: int, mnist_dir=None, seed: int = 0):
     """(X float32 (samples, 784), y int64): MNIST's training images when a folder is given, else random."""
     if mnist_dir:
         from nn_scratch.data import load_mnist
-        X, y = load_mnist(mnist_dir, kind="train", limit=samples)
-        return X.reshape(len(X), -1), y
+        return load_mnist(mnist_dir, kind="train", limit=samples)       # flattened (N, 784) by default
     rng = np.random.default_rng(seed)
     return rng.random((samples, D), dtype=np.float32), rng.integers(0, CLASSES, samples)
 

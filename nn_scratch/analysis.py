@@ -68,7 +68,7 @@ def loss_matrix(snapshots):
 
 def history_loss_matrix(history, key: str = "per_sample_loss"):
     """``(L (N, T), steps (T,))`` from a History's ``PerSampleLoss`` monitor table ``key``."""
-    tables = history.get("monitors", {}) if isinstance(history, dict) else getattr(history, "monitors", {})
+    tables = _monitors(history)
     if key not in tables or not tables[key]["step"]:
         raise KeyError(f"no per-sample losses recorded under {key!r}; add monitors.PerSampleLoss to the Trainer")
     t = tables[key]
@@ -184,8 +184,8 @@ def _as_matrix(L, who):
 @dataclass
 class RisingLoss:
     """An epoch range ``[start, end]`` (indices into the arrays, or epoch numbers if given) in which the
-    validation loss rose from its minimum by ``loss_rise`` (relative) while accuracy changed by at most
-    ``-tolerance`` (``acc_change`` = accuracy at end minus at start)."""
+    validation loss rose from its minimum by ``loss_rise`` (relative) while accuracy fell by at most
+    ``tolerance`` (``acc_change`` = accuracy at end minus at start, so ``acc_change >= -tolerance``)."""
     start: int
     end: int
     loss_rise: float
@@ -274,10 +274,11 @@ def history_series(history, level: str, key: str):
     table = _table(history, level)
     if key not in table:
         raise KeyError(f"{key!r} was not recorded per {level}; recorded: {sorted(table)}")
-    y = list(table[key])
-    x = list(table.get(level, range(1 if level == "epoch" else 0, len(y) + (1 if level == "epoch" else 0))))
-    keep = [i for i, v in enumerate(y) if v is not None and not (isinstance(v, float) and v != v)]
-    return np.asarray([x[i] for i in keep], dtype=np.float64), np.asarray([y[i] for i in keep], dtype=np.float64)
+    y = np.array([np.nan if v is None else v for v in table[key]], dtype=np.float64)
+    start = 1 if level == "epoch" else 0
+    x = np.asarray(table.get(level, range(start, start + y.size)), dtype=np.float64)
+    keep = ~np.isnan(y)
+    return x[keep], y[keep]
 
 
 def _table(history, level):
@@ -285,23 +286,22 @@ def _table(history, level):
     plural = level + "s"
     if isinstance(history, dict):
         return history.get(level, history.get(plural, {}))
-    rows = getattr(history, plural, None)
-    if rows is None:
+    table = getattr(history, plural, None)
+    if not isinstance(table, dict):
         raise TypeError(f"expected a History or a dict of '{level}' columns, got {type(history).__name__}")
-    if isinstance(rows, dict):
-        return rows
-    keys = []
-    for r in rows:
-        keys.extend(k for k in r if k not in keys)
-    return {k: [r.get(k) for r in rows] for k in keys}
+    return table
 
 
 def monitor_table(history, key: str) -> dict:
     """The monitor table ``history.monitors[key]`` (``{column: list}``; see ``nn_scratch.monitors``)."""
-    tables = history.get("monitors", {}) if isinstance(history, dict) else getattr(history, "monitors", {})
+    tables = _monitors(history)
     if key not in tables:
         raise KeyError(f"monitor {key!r} was not recorded; recorded: {sorted(tables)}")
     return tables[key]
+
+
+def _monitors(history) -> dict:
+    return history.get("monitors", {}) if isinstance(history, dict) else getattr(history, "monitors", {})
 
 
 def update_ratio_series(history, key: str = "update_ratio"):

@@ -145,7 +145,8 @@ def _one_line(err):
 
 # -- the demo ------------------------------------------------------------------------------------------------
 def _load(args):
-    """(X_train, y_train, X_val, y_val, X_test, y_test, image_shape, name), standardized on the training split."""
+    """(X_train, y_train, X_val, y_val, X_test, y_test, image_shape, standardizer), all three splits scaled
+    by the standardizer fitted on the training split."""
     from .data import (Standardizer, load_cifar10, load_digits, load_fashion_mnist, load_mnist,
                        train_val_test_split)
     limit = args.limit if args.limit is not None else DEFAULT_LIMIT.get(args.dataset)

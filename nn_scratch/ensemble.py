@@ -29,10 +29,11 @@ __all__ = ["Ensemble", "softmax", "average_state_dicts", "average_weights"]
 
 
 def softmax(scores):
-    """Row-wise softmax in float64, shifted by the row max so ``exp`` cannot overflow.  (N, C) -> (N, C)."""
+    """Softmax over the last axis in float64, shifted by the max so ``exp`` cannot overflow.
+    (N, C) -> (N, C), or (M, N, C) -> (M, N, C)."""
     s = np.asarray(scores, dtype=np.float64)
-    e = np.exp(s - s.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _forward_eval(model, X, batch_size):
@@ -104,7 +105,7 @@ class Ensemble:
         S = self.member_outputs(X, batch_size)
         if S.ndim != 3:
             raise ValueError(f"Ensemble: classification members must output scores (N, C), got {S.shape[1:]}")
-        return np.stack([softmax(s) for s in S])
+        return softmax(S)
 
     def predict_proba(self, X, batch_size: int = 1024):
         """Mean over members of softmax(scores): (N, C), rows sum to 1.  Classification only."""

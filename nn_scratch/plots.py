@@ -263,10 +263,11 @@ def plot_loss_heatmap(sets, steps=None, bins: int = 40, title="Per-sample loss d
         sets = {"": L}
     elif not isinstance(sets, dict):
         sets = {"": sets}
-    first = np.asarray(next(iter(sets.values())))
-    steps = np.arange(first.shape[1]) if steps is None else np.asarray(steps)
-    lo = min(np.min(np.asarray(L)[np.asarray(L) > 0], initial=np.inf) for L in sets.values())
-    hi = max(np.max(np.asarray(L)[np.isfinite(L)]) for L in sets.values())
+    sets = {name: np.asarray(L, dtype=np.float64) for name, L in sets.items()}
+    steps = np.arange(next(iter(sets.values())).shape[1]) if steps is None else np.asarray(steps)
+    every = np.concatenate([L.ravel() for L in sets.values()])       # shared bins for all sets
+    lo = np.min(every[every > 0], initial=np.inf)
+    hi = np.max(every[np.isfinite(every)])
     lo = lo if np.isfinite(lo) else 1e-8
     fig = Figure(figsize=(8, 2.8 * len(sets) + 0.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(sets), 1, squeeze=False)[:, 0])

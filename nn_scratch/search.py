@@ -64,7 +64,7 @@ class Uniform:
     log = False
 
     def __init__(self, low, high):
-        _check_bounds(type(self).__name__, low, high)
+        _check_bounds(type(self).__name__, low, high, positive=self.log)
         self.low, self.high = float(low), float(high)
 
     @property
@@ -106,11 +106,7 @@ class Uniform:
 class LogUniform(Uniform):
     """A positive real whose log10 is uniform: ``10 ** uniform(log10 low, log10 high)``."""
 
-    log = True
-
-    def __init__(self, low, high):
-        _check_bounds("LogUniform", low, high, positive=True)
-        self.low, self.high = float(low), float(high)
+    log = True                          # Uniform.__init__ then requires low > 0
 
     def _warp(self, v):
         return np.log10(np.asarray(v, dtype=np.float64))
@@ -247,7 +243,7 @@ class SearchResult:
         self.stages = stages if stages is not None else [self]
         self.spaces = spaces if spaces is not None else [space]
         self.border = border
-        self.warnings = self.border_warnings(space, border) if self.ok else []
+        self.warnings = self.border_warnings() if self.ok else []
 
     @property
     def ok(self):
@@ -275,10 +271,12 @@ class SearchResult:
     def scores(self):
         return np.array([t.score for t in self.ok], dtype=np.float64)
 
-    def border_warnings(self, space=None, border=0.1) -> list:
+    def border_warnings(self, space=None, border=None) -> list:
         """Messages for each Uniform/LogUniform parameter whose best value lies in the outer ``border``
-        fraction of its range in ``space`` (default: the searched one) -- in log space for LogUniform."""
+        fraction (default: the search's own) of its range in ``space`` (default: the searched one) -- in log
+        space for LogUniform."""
         space = self.space if space is None else space
+        border = self.border if border is None else border
         out = []
         for name, d in space.items():
             if not isinstance(d, Uniform):

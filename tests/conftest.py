@@ -7,6 +7,8 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from nn_scratch.gradcheck import check_layer
+
 matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,3 +40,10 @@ def run_tutorial(tmp_path):
         return proc.stdout, tmp_path / "figures"
 
     return run
+
+
+def assert_layer_gradients(layer, x, rng):
+    """Every coordinate of the input and of each parameter against centered differences (the project's
+    checker, on a float64 copy): verdict PASS and no kink crossed."""
+    report = check_layer(layer, x, rng.standard_normal(layer.forward(x).shape), num_coords=None)
+    assert report.passed and report.kinks == 0, str(report)

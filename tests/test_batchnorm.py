@@ -3,17 +3,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nn_scratch.gradcheck import check_layer
+from conftest import assert_layer_gradients
 from nn_scratch.layers import BatchNorm, Linear, ReLU, Sequential
 
 SETTINGS = settings(max_examples=20, deadline=None)
-
-
-def assert_layer_gradients(layer, x, rng):
-    """Every coordinate of the input and of each parameter against centered differences (the project's
-    checker, on a float64 copy): verdict PASS and no kink crossed."""
-    report = check_layer(layer, x, rng.standard_normal(layer.forward(x).shape), num_coords=None)
-    assert report.passed and report.kinks == 0, str(report)
 
 
 @pytest.mark.parametrize("shape, axes", [((50, 4), (0,)), ((6, 3, 5, 4), (0, 2, 3))])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nn_scratch.gradcheck import check_layer
+from conftest import assert_layer_gradients
 from nn_scratch.layers import Conv2D
 from nn_scratch.layers.conv import col2im, conv_output_size, im2col
 
@@ -24,13 +24,6 @@ def loop_conv(x, W, b, stride, pad):
                     window = xp[n, :, h * stride:h * stride + HH, w * stride:w * stride + WW]
                     y[n, f, h, w] = np.sum(window * W[f]) + b[f]
     return y
-
-
-def assert_layer_gradients(layer, x, rng):
-    """Every coordinate of the input and of each parameter against centered differences (the project's
-    checker, on a float64 copy): verdict PASS and no kink crossed."""
-    report = check_layer(layer, x, rng.standard_normal(layer.forward(x).shape), num_coords=None)
-    assert report.passed and report.kinks == 0, str(report)
 
 
 conv_cases = st.fixed_dictionaries(dict(
@@ -140,13 +133,11 @@ def test_bad_inputs_raise_clear_errors():
 
 
 def test_tutorial_08_trains_a_convnet(run_tutorial, monkeypatch):
-    import os
     import re
-    from pathlib import Path
-    shared = Path(os.environ.get("NN_SCRATCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    has_mnist = (shared / "mnist" / "train-images-idx3-ubyte.gz").exists()
+    from conftest import SHARED_DATA
+    has_mnist = (SHARED_DATA / "mnist" / "train-images-idx3-ubyte.gz").exists()
     if has_mnist:
-        monkeypatch.setenv("NN_SCRATCH_DATA", str(shared))
+        monkeypatch.setenv("NN_SCRATCH_DATA", str(SHARED_DATA))
     else:
         monkeypatch.delenv("NN_SCRATCH_DATA", raising=False)
     out, figdir = run_tutorial("08_convnets.py")

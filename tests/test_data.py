@@ -106,6 +106,8 @@ def test_idx_roundtrip_plain_and_gzip(tmp_path):
     raw = (tmp_path / "a.idx").read_bytes()
     assert raw[:4] == bytes([0, 0, 0x0C, 3]) and raw[4:8] == (2).to_bytes(4, "big")  # big-endian header
     np.testing.assert_array_equal(read_idx(tmp_path / "a.idx.gz", limit=1), a[:1])
+    with pytest.raises(ValueError, match="'limit' must be >= 1, got -1"):
+        read_idx(tmp_path / "a.idx", limit=-1)
 
 
 def test_mnist_tiny_files_load_with_all_options(tmp_path):
@@ -243,6 +245,7 @@ def test_cifar_tiny_files_layout_and_order(tmp_path):
     np.testing.assert_array_equal(Xt[:, :1024], parts["test_batch.bin"][0][:, 0].reshape(5, -1))
     Xl, yl = load_cifar10(tmp_path, limit=4, verify=False)  # spans data_batch_1 (3) and data_batch_2 (1)
     np.testing.assert_array_equal(yl, y[:4])
+    np.testing.assert_array_equal(Xl, X[:4])
 
 
 def test_cifar_verify_structure_and_checksums(tmp_path):

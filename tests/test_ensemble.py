@@ -53,7 +53,7 @@ def test_ensemble_of_three_digit_mlps(digits_members):
     # the average of the members' softmax, computed by hand
     by_hand = np.mean([softmax(m.forward(X)) for m in models], axis=0)
     np.testing.assert_allclose(P, by_hand, rtol=1e-12)
-    # each member's accuracy matches the trainer's own evaluation
+    # each member's accuracy matches its own scores
     for m, acc in zip(models, r["member_acc"]):
         assert acc == pytest.approx(np.mean(np.argmax(m.forward(X), axis=1) == y))
 
@@ -67,6 +67,8 @@ def test_single_member_is_the_member():
 def test_softmax_is_stable():
     P = softmax(np.array([[1000.0, 1000.0, -1000.0], [0.0, 0.0, 0.0]]))
     np.testing.assert_allclose(P, [[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-15)
+    S = np.random.default_rng(0).standard_normal((3, 4, 5))                         # members stacked
+    np.testing.assert_allclose(softmax(S), [softmax(s) for s in S], rtol=1e-15)
 
 
 def test_predict_uses_eval_mode_and_restores_training():
@@ -128,12 +130,15 @@ def test_average_of_identical_states_is_bit_exact(a, k):
 def test_average_state_dicts_values_and_weights():
     rng = np.random.default_rng(0)
     states = [{"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4).astype(np.float32)} for _ in range(3)]
+    copies = [{k: v.copy() for k, v in s.items()} for s in states]
     out = average_state_dicts(states)
     np.testing.assert_allclose(out["W"], np.mean([s["W"] for s in states], axis=0), rtol=1e-12)
     assert out["b"].dtype == np.float32
     w = average_state_dicts(states, weights=[1, 0, 3])
     np.testing.assert_allclose(w["W"], (states[0]["W"] + 3 * states[2]["W"]) / 4, rtol=1e-12)
-    assert states[0]["W"].shape == (3, 4)                                           # inputs untouched
+    for s, c in zip(states, copies):                                                # inputs untouched
+        for k in s:
+            np.testing.assert_array_equal(s[k], c[k])
 
 
 def test_average_state_dicts_mismatch_errors():

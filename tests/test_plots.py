@@ -37,8 +37,14 @@ def render(fig):
 def test_history_readers():
     x, y = P.history_series(HISTORY, "step", "lr")
     np.testing.assert_array_equal(x, range(1, 11))
-    x, y = P.history_series({"epochs": {"epoch": [1, 2], "val_loss": [float("nan"), 0.5]}}, "epoch", "val_loss")
-    np.testing.assert_array_equal(x, [2]) and np.testing.assert_array_equal(y, [0.5])   # NaN = not measured
+    np.testing.assert_array_equal(y, HISTORY["steps"]["lr"])
+    x, y = P.history_series({"epochs": {"epoch": [1, 2, 3], "val_loss": [float("nan"), 0.5, None]}},
+                            "epoch", "val_loss")
+    np.testing.assert_array_equal(x, [2])                        # NaN or None = not measured
+    np.testing.assert_array_equal(y, [0.5])
+    x, y = P.history_series({"epochs": {"val_loss": [np.float32("nan"), 0.4]}}, "epoch", "val_loss")
+    np.testing.assert_array_equal(x, [2])                        # no epoch column: epochs count from 1
+    np.testing.assert_array_equal(y, [0.4])
     with pytest.raises(KeyError, match="val_nope"):
         P.history_series(HISTORY, "epoch", "val_nope")
     ratios = P.update_ratio_series(HISTORY)

@@ -196,6 +196,8 @@ def test_border_is_measured_in_log_space():
     assert len(result_with(6.0).warnings) == 1        # log position 0.94
     lin = SearchResult([Trial(0, {"x": 0.5}, 1.0)], {"x": Uniform(0, 10)})
     assert len(lin.warnings) == 1 and lin.border_warnings(border=0.04) == []
+    wide = SearchResult([Trial(0, {"x": 0.5}, 1.0)], {"x": Uniform(0, 10)}, border=0.04)
+    assert wide.warnings == wide.border_warnings() == []              # the result's own border by default
 
 
 # -- coarse to fine -----------------------------------------------------------------------------------------------

@@ -164,5 +164,5 @@ count, longest = analysis.outlier_epochs(L_epochs)
 print(f"Tukey outliers: {np.mean(count > 0):.0%} of validation samples were ever one; "
       f"{np.sum(count >= epochs // 2)} were one for at least {epochs // 2} of {epochs} epochs")
 save(plots.plot_loss_heatmap({"validation": L}, steps=steps), "loss_heatmap")
-save(plots.plot_outlier_epochs(L_epochs), "outliers")
+save(plots.plot_outlier_epochs(L_epochs, unit="epochs"), "outliers")
 print(f"figures written to {FIGURES}; total time {time.perf_counter() - t_start:.1f} s")

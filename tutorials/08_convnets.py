@@ -12,7 +12,7 @@
 # ones they started from (the lecture notes: smooth, varied filters are a good sign; noise means the
 # network has not learned much yet).  A second model puts ``BatchNorm`` after the convolution.  When the
 # MNIST files are present (``$NN_SCRATCH_DATA/mnist``) a last section trains the same design on a subset.
-# Runs in about 10 s (15 s with MNIST).
+# Runs in about 2 s (3 s with MNIST) on one core.
 
 # %%
 import os
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from nn_scratch import plots
-from nn_scratch.data import batches, load_digits, load_mnist, train_val_test_split
+from nn_scratch.data import batches, load_digits, load_mnist, resolve_data_dir, train_val_test_split
 from nn_scratch.layers import BatchNorm, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential
 from nn_scratch.losses import SoftmaxCrossEntropy
 from nn_scratch.optim import SGD
@@ -127,8 +127,8 @@ print("state_dict keys:", sorted(bn_model.state_dict()))
 # training images and two epochs already give a high accuracy.
 
 # %%
-data_dir = os.environ.get("NN_SCRATCH_DATA", "datasets")
-if os.path.exists(os.path.join(data_dir, "mnist", "train-images-idx3-ubyte.gz")):
+data_dir = resolve_data_dir()                   # $NN_SCRATCH_DATA, else ./datasets: where load_mnist looks
+if (data_dir / "mnist" / "train-images-idx3-ubyte.gz").exists():
     Xm, ym = load_mnist(data_dir, kind="train", flatten=False, limit=7000)
     Xm_test, ym_test = load_mnist(data_dir, kind="test", flatten=False, limit=2000)
     Xm, Xm_test = Xm[:, None], Xm_test[:, None]
@@ -138,6 +138,6 @@ if os.path.exists(os.path.join(data_dir, "mnist", "train-images-idx3-ubyte.gz"))
     plots.save_figure(plots.plot_first_layer_weights(mnist_model.layers[0].W.value, title="MNIST conv filters"),
                       os.path.join(FIGURES, "08_filters_mnist.png"))
 else:
-    print(f"MNIST files not found under {data_dir!r}: MNIST section skipped")
+    print(f"MNIST files not found under {str(data_dir)!r}: MNIST section skipped")
 
 print(f"done in {time.perf_counter() - t_start:.1f} s")

@@ -45,6 +45,24 @@ def check_dtype(name, dtype):
         raise TypeError(f"{name!r} must be a numpy dtype, got {dtype!r}") from err
 
 
+def check_image_options(dtype, scale, limit):
+    """Shared checks of ``dtype``/``scale``/``limit`` for the image loaders; returns (dtype, limit)."""
+    dt = check_dtype("dtype", dtype)
+    if scale and not np.issubdtype(dt, np.floating):
+        raise TypeError(f"'dtype' must be a floating dtype when scale=True (pixels become 0..1), got {dt}")
+    if limit is not None:
+        limit = check_int("limit", limit, minimum=1)
+    return dt, limit
+
+
+def check_kind_checksums(kind, checksums):
+    """The file loaders' ``kind`` ('train' or 'test') and ``checksums`` (a dict {filename: md5} or None)."""
+    if kind not in ("train", "test"):
+        raise ValueError(f"'kind' must be 'train' or 'test', got {kind!r}")
+    if checksums is not None and not isinstance(checksums, dict):
+        raise TypeError(f"'checksums' must be a dict {{filename: md5}} or None, got {type(checksums).__name__}")
+
+
 def check_rng(name, rng):
     """A seed (int or None) or a ``numpy.random.Generator`` -> Generator."""
     if isinstance(rng, np.random.Generator):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_image_options, check_kind_checksums
 from .files import corrupt, find_file, verify_md5
-from .mnist import check_image_options, to_float_images
+from .mnist import to_float_images
 
 SUBFOLDER = "cifar-10-batches-bin"
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
@@ -58,10 +59,7 @@ def load_cifar10(data_dir=None, kind="train", flatten=False, dtype=np.float32, s
     Returns ``X`` and ``y`` (N,) int64. Missing files raise ``DatasetNotFoundError`` and corrupt ones
     ``CorruptDatasetError``, naming the file and how to fetch it.
     """
-    if kind not in ("train", "test"):
-        raise ValueError(f"'kind' must be 'train' or 'test', got {kind!r}")
-    if checksums is not None and not isinstance(checksums, dict):
-        raise TypeError(f"'checksums' must be a dict {{filename: md5}} or None, got {type(checksums).__name__}")
+    check_kind_checksums(kind, checksums)
     dt, limit = check_image_options(dtype, scale, limit)
     names = TRAIN_FILES if kind == "train" else TEST_FILES
     paths = [find_file(data_dir, SUBFOLDER, name, "cifar10") for name in names]

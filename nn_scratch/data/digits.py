@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._checks import check_dtype
+from ._checks import check_image_options
 
 DIGITS_FILE = "digits.csv.gz"
 DIGITS_MD5 = "9b335364a7bfd63947c7480a5bd51f2d"
@@ -61,9 +61,7 @@ def load_digits(dtype=np.float32, scale=True, return_images=False):
     >>> X.shape, X.dtype, y.shape, float(X.max())
     ((1797, 64), dtype('float32'), (1797,), 1.0)
     """
-    dt = check_dtype("dtype", dtype)
-    if scale and not np.issubdtype(dt, np.floating):
-        raise TypeError(f"'dtype' must be a floating dtype when scale=True (values become 0..1), got {dt}")
+    dt, _ = check_image_options(dtype, scale, limit=None)
     pixels, labels = _read_digits()
     X = pixels.astype(dt)
     if scale:

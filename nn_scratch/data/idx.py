@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write
+from ._checks import check_int
 from .files import corrupt
 
 IMAGES_MAGIC = 2051
@@ -34,6 +35,8 @@ def read_idx(path, limit=None, expected_magic=None, dataset="IDX"):
     :class:`~nn_scratch.data.files.CorruptDatasetError` naming the file when the magic is not
     ``expected_magic``, the header is short, or the body is shorter or longer than the header says.
     """
+    if limit is not None:
+        limit = check_int("limit", limit, minimum=1)
     path = Path(path)
     try:
         opener = gzip.open if _is_gzip(path) else open

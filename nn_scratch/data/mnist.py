@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_dtype, check_int
+from ._checks import check_image_options, check_kind_checksums
 from .files import corrupt, find_file, verify_md5
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -41,16 +41,6 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
-def check_image_options(dtype, scale, limit):
-    """Shared checks of ``dtype``/``scale``/``limit`` for the image loaders; returns (dtype, limit)."""
-    dt = check_dtype("dtype", dtype)
-    if scale and not np.issubdtype(dt, np.floating):
-        raise TypeError(f"'dtype' must be a floating dtype when scale=True (pixels become 0..1), got {dt}")
-    if limit is not None:
-        limit = check_int("limit", limit, minimum=1)
-    return dt, limit
-
-
 def to_float_images(pixels, dt, scale):
     """uint8 pixels -> ``dt``, divided by 255 when ``scale``."""
     X = pixels.astype(dt)
@@ -60,11 +50,8 @@ def to_float_images(pixels, dt, scale):
 
 
 def _load_idx_pair(dataset, data_dir, kind, flatten, dtype, scale, limit, verify, checksums):
-    if kind not in FILES:
-        raise ValueError(f"'kind' must be 'train' or 'test', got {kind!r}")
+    check_kind_checksums(kind, checksums)
     dt, limit = check_image_options(dtype, scale, limit)
-    if checksums is not None and not isinstance(checksums, dict):
-        raise TypeError(f"'checksums' must be a dict {{filename: md5}} or None, got {type(checksums).__name__}")
     table = CHECKSUMS[dataset] if checksums is None else checksums
     names = FILES[kind]
     paths = [find_file(data_dir, dataset, name, dataset) for name in names]  # both missing-checks first

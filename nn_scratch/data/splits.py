@@ -125,9 +125,7 @@ class Standardizer:
         self.std = None
 
     def fit(self, X):
-        X = np.asarray(X)
-        if X.ndim < 1 or X.shape[0] == 0:
-            raise ValueError(f"Standardizer.fit: 'X' must have at least one sample on axis 0, got shape {X.shape}")
+        X, _ = check_Xy(X, None, allow_y_none=True)
         X64 = X.astype(np.float64)
         self.mean = X64.mean(axis=0)
         std = X64.std(axis=0)

@@ -56,15 +56,10 @@ class MaxPool2D(Layer):
         self.x_shape = x.shape
         return y
 
-    @property
-    def winners(self):
-        """Offset ``i * k + j`` of the winner in each window, (N, C, Ho, Wo); computed when asked."""
-        s, Wo = self.stride, self.cols.shape[-1]
-        winning_column = s * np.arange(Wo) + self.cols                  # column of the winner, in m's axes
-        i = np.take_along_axis(self.rows, winning_column, axis=-1)
-        return i.astype(np.int32) * self.pool_size + self.cols
-
     def backward(self, dy):
+        # y[h, v] = m[h, s*v + c[h, v]] and m[h, w] = x[s*h + r[h, w], w]: each step is 1 at its winner and 0
+        # elsewhere, so dm[h, s*v + j] += dy[h, v] [c = j], then dx[s*h + i, w] += dm[h, w] [r = i]
+        # (the += matters only when windows overlap, s < k).
         dy = np.asarray(dy)
         k, s = self.pool_size, self.stride
         N, C, H, W = self.x_shape
@@ -85,6 +80,14 @@ class MaxPool2D(Layer):
             else:
                 np.multiply(dm, self.rows == i, out=target)
         return dx
+
+    @property
+    def winners(self):
+        """Offset ``i * k + j`` of the winner in each window, (N, C, Ho, Wo); computed when asked."""
+        s, Wo = self.stride, self.cols.shape[-1]
+        winning_column = s * np.arange(Wo) + self.cols                  # column of the winner, in m's axes
+        i = np.take_along_axis(self.rows, winning_column, axis=-1)
+        return i.astype(np.int32) * self.pool_size + self.cols
 
     def __repr__(self):
         return f"MaxPool2D(pool_size={self.pool_size}, stride={self.stride})"
