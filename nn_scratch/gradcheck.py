@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layers.base import Layer, find_generators
+from .layers.base import Layer, check_input, find_generators
 
 __all__ = ["rel_error", "numerical_gradient", "check_layer", "check_loss", "check_model", "check_directional",
            "step_size_sweep", "plot_step_size_sweep", "GradCheckReport", "TensorRow", "DirectionalReport",
@@ -717,11 +717,7 @@ def _flat_indices(indices, shape, who):
 
 
 def _float_array(a, name, who, finite=False):
-    if isinstance(a, (str, bytes)) or a is None:
-        raise TypeError(f"{who}: '{name}' must be a numeric array, got {type(a).__name__}")
-    arr = np.asarray(a)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{who}: '{name}' must be a numeric array, got dtype {arr.dtype}")
+    arr = check_input(a, name, layer=who)        # a numeric (float or int) array, else TypeError
     if finite:
         if arr.size == 0:
             raise ValueError(f"{who}: '{name}' is empty (shape {arr.shape}); need at least one value")

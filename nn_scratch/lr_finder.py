@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .data._checks import check_Xy
 from .optim import SGD, Optimizer
 
 __all__ = ["lr_range_test", "LRRangeResult", "plot_lr_range_test"]
@@ -68,25 +69,17 @@ def lr_range_test(model, loss, X, y, optimizer=None, *, start_lr=1e-7, end_lr=10
             raise ValueError(f"{who}: '{name}' must be an integer >= {low}, got {v!r}")
     if not 0 <= smoothing < 1:
         raise ValueError(f"{who}: 'smoothing' must be in [0, 1), got {smoothing!r}")
-    X = np.asarray(X)
+    X, y = check_Xy(X, y)
     N = X.shape[0]
-    if len(y) != N:
-        raise ValueError(f"{who}: 'X' has {N} rows but 'y' has {len(y)}; they must match")
-    y = np.asarray(y)
 
     ratio = float(end_lr) / float(start_lr)
     sweep_at = lambda i: float(start_lr) * ratio ** (i / (num_steps - 1))   # noqa: E731
 
-    saved_model = model.state_dict()
-    saved_rngs = [(g, g.bit_generator.state) for _, g in model.named_generators()]
-    restore_opt = None
+    saved_opt = None                   # (state, rate) of a caller's optimizer, put back afterwards
     if optimizer is None:
         opt = SGD(model.parameters(), lr=start_lr)
     elif isinstance(optimizer, Optimizer):
-        opt, t0 = optimizer, optimizer.t
-        saved_opt, saved_lr = optimizer.state_dict(), optimizer.lr
-        opt.lr = lambda t: sweep_at(t - t0)
-        restore_opt = lambda: (opt.load_state_dict(saved_opt), setattr(opt, "lr", saved_lr))  # noqa: E731
+        opt, saved_opt = optimizer, (optimizer.state_dict(), optimizer.lr)
     elif callable(optimizer):
         opt = optimizer(model.parameters(), start_lr)
         if not isinstance(opt, Optimizer):
@@ -94,52 +87,52 @@ def lr_range_test(model, loss, X, y, optimizer=None, *, start_lr=1e-7, end_lr=10
     else:
         raise TypeError(f"{who}: 'optimizer' must be None, an Optimizer or a factory f(params, lr), "
                         f"got {type(optimizer).__name__}")
-    if restore_opt is None:
-        t0 = opt.t
-        opt.lr = lambda t: sweep_at(t - t0)
+    t0 = opt.t
+    saved_model = model.state_dict()
+    saved_rngs = [(g, g.bit_generator.state) for _, g in model.named_generators()]
 
     rng = np.random.default_rng(seed)
     order, pos = rng.permutation(N), 0
     lrs, losses, smoothed = [], [], []
     avg, best, diverged = 0.0, np.inf, False
-    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")   # a blow-up is expected here
-    quiet.__enter__()
     try:
-        for i in range(num_steps):
-            if pos + batch_size > N:                       # next pass: reshuffle
-                order, pos = rng.permutation(N), 0
-            idx = order[pos:pos + batch_size]
-            pos += batch_size
-            scores = model.forward(X[idx])
-            if not np.all(np.isfinite(scores)):
-                diverged = True
-                break
-            J = loss.reduce(loss.forward(scores, y[idx]))
-            if reg is not None:
-                J += reg.penalty(model.parameters())
-            if not np.isfinite(J):
-                diverged = True
-                break
-            avg = smoothing * avg + (1 - smoothing) * J
-            s = avg / (1 - smoothing ** (i + 1))
-            lrs.append(opt.current_lr)
-            losses.append(J)
-            smoothed.append(s)
-            if i > 0 and s > diverge_factor * best:
-                diverged = True
-                break
-            best = min(best, s)
-            model.backward(loss.backward())
-            if reg is not None:
-                reg.backward(model.parameters())
-            opt.step()
+        opt.lr = lambda t: sweep_at(t - t0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # a blow-up is expected here
+            for i in range(num_steps):
+                if pos + batch_size > N:                       # next pass: reshuffle
+                    order, pos = rng.permutation(N), 0
+                idx = order[pos:pos + batch_size]
+                pos += batch_size
+                scores = model.forward(X[idx])
+                if not np.all(np.isfinite(scores)):
+                    diverged = True
+                    break
+                J = loss.reduce(loss.forward(scores, y[idx]))
+                if reg is not None:
+                    J += reg.penalty(model.parameters())
+                if not np.isfinite(J):
+                    diverged = True
+                    break
+                avg = smoothing * avg + (1 - smoothing) * J
+                s = avg / (1 - smoothing ** (i + 1))
+                lrs.append(opt.current_lr)
+                losses.append(J)
+                smoothed.append(s)
+                if i > 0 and s > diverge_factor * best:
+                    diverged = True
+                    break
+                best = min(best, s)
+                model.backward(loss.backward())
+                if reg is not None:
+                    reg.backward(model.parameters())
+                opt.step()
     finally:
-        quiet.__exit__(None, None, None)
         model.load_state_dict(saved_model)
         for g, st in saved_rngs:
             g.bit_generator.state = st
-        if restore_opt is not None:
-            restore_opt()
+        if saved_opt is not None:      # the rate first: its keys (a ReduceOnPlateau's) are in the state
+            opt.lr = saved_opt[1]
+            opt.load_state_dict(saved_opt[0])
 
     lrs, losses, smoothed = np.array(lrs), np.array(losses), np.array(smoothed)
     suggested, at_min = _suggest(lrs, smoothed, skip_start)

@@ -278,6 +278,12 @@ class Optimizer:
         self._lr_link.lr = _check_hyper(type(self).__name__, "lr", value, low=0)
 
     @property
+    def clip_norm(self):
+        """The ``max_norm`` of the chain's ``ClipByGlobalNorm`` link, or None without clipping."""
+        link = next((k for k in self.chain if isinstance(k, ClipByGlobalNorm)), None)
+        return None if link is None else link.max_norm
+
+    @property
     def current_lr(self) -> float:
         """The learning rate the next ``step()`` will use (schedules read at ``t``)."""
         return float(_at(self.lr, self.t))
@@ -342,14 +348,7 @@ def _clip_and_decay(who, weight_decay, clip_norm):
     return clip, decay
 
 
-class _ClipNormMixin:
-    @property
-    def clip_norm(self):
-        link = next((k for k in self.chain if isinstance(k, ClipByGlobalNorm)), None)
-        return None if link is None else link.max_norm
-
-
-class SGD(_ClipNormMixin, Optimizer):
+class SGD(Optimizer):
     """Stochastic gradient descent, plain or with (Nesterov) momentum, in the lecture notes' form.
 
     * plain (``momentum=0``):  ``x += -lr * g``
@@ -375,7 +374,7 @@ class SGD(_ClipNormMixin, Optimizer):
         self.momentum, self.nesterov = momentum, bool(nesterov)
 
 
-class Adagrad(_ClipNormMixin, Optimizer):
+class Adagrad(Optimizer):
     """Adagrad (Duchi et al.): ``cache += g^2;   x += -lr * g / (sqrt(cache) + eps)``.
 
     Each coordinate's effective rate shrinks with the sum of its squared gradients, so it only decreases.
@@ -389,7 +388,7 @@ class Adagrad(_ClipNormMixin, Optimizer):
         self.eps = eps
 
 
-class RMSprop(_ClipNormMixin, Optimizer):
+class RMSprop(Optimizer):
     """RMSprop: ``cache = decay * cache + (1 - decay) * g^2;   x += -lr * g / (sqrt(cache) + eps)``.
 
     Adagrad with a leaky cache, so the effective rate can grow again.  No bias correction (as in the notes):
@@ -405,7 +404,7 @@ class RMSprop(_ClipNormMixin, Optimizer):
         self.decay, self.eps = decay_, eps
 
 
-class Adam(_ClipNormMixin, Optimizer):
+class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction; k = number of this step (1 for the first)::
 
         m = beta1 * m + (1 - beta1) * g          v = beta2 * v + (1 - beta2) * g^2
@@ -485,14 +484,13 @@ def lbfgs(model, loss, X, y, reg=None, maxiter: int = 500, tol: float = 1e-10) -
         if reg is not None:
             J += reg.penalty(params)
             reg.backward(params)
-        return J, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64)
+        return J, np.concatenate([p.grad.ravel() for p in params])
 
     w0 = np.concatenate([p.value.ravel() for p in params])
     res = minimize(objective, w0, jac=True, method="L-BFGS-B", tol=tol, options={"maxiter": int(maxiter)})
-    unpack(res.x)
+    _, g = objective(res.x)               # unpacks res.x into the copy and gives the final gradient
     for p, q in zip(originals, params):
         p.value[...] = q.value            # in place, cast to p's dtype
-    _, g = objective(res.x)
     return LBFGSResult(loss=float(res.fun), iterations=int(res.nit), evaluations=int(res.nfev),
                        converged=bool(res.success), message=str(res.message),
                        grad_max=float(np.max(np.abs(g))))

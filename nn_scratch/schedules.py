@@ -43,7 +43,7 @@ def _steps(t, who):
     """``t`` as a float64 array (scalar or array) checked to be >= 0."""
     a = np.asarray(t, dtype=np.float64)
     if np.any(~np.isfinite(a)) or np.any(a < 0):
-        raise ValueError(f"{who}: the step count must be >= 0, got {t!r}")
+        raise ValueError(f"{who}: 't' (the step count) must be finite and >= 0, got {t!r}")
     return a
 
 
@@ -229,7 +229,7 @@ class ReduceOnPlateau:
     def __call__(self, t):
         if np.ndim(t) == 0:
             self.last_step = int(t)
-        base = self.init_value(t) if callable(self.init_value) else self.init_value
+        base = self.init_value(t) if callable(self.init_value) else np.full(np.shape(t), self.init_value)
         return _out(np.maximum(np.asarray(base, dtype=np.float64) * self.scale, self.min_lr))
 
     def is_better(self, value, best) -> bool:

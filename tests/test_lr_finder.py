@@ -7,6 +7,7 @@ from nn_scratch.layers import Dropout, Linear, ReLU, Sequential
 from nn_scratch.losses import L2, SoftmaxCrossEntropy
 from nn_scratch.lr_finder import lr_range_test, plot_lr_range_test
 from nn_scratch.optim import SGD, Adam
+from nn_scratch.schedules import ReduceOnPlateau
 
 
 def blobs(seed=0, n=300, d=5, c=3):
@@ -80,6 +81,17 @@ def test_an_optimizer_instance_gets_its_rate_and_state_back():
     assert opt.lr == 3e-3 and opt.t == 3
     for k, v in opt.state_dict().items():
         np.testing.assert_array_equal(v, state[k], err_msg=k)
+
+
+def test_an_optimizer_whose_rate_is_a_plateau_schedule_gets_it_back():
+    X, y = blobs(4)
+    model = Sequential([Linear(5, 3, rng=0)])
+    plateau = ReduceOnPlateau(0.1, factor=0.5, patience=0)
+    opt = SGD(model.parameters(), lr=plateau, momentum=0.9)
+    plateau.observe(1.0)
+    plateau.observe(2.0)                                  # one cut: the schedule now has state to keep
+    lr_range_test(model, SoftmaxCrossEntropy(), X, y, opt, num_steps=10, batch_size=50)
+    assert opt.lr is plateau and opt.current_lr == pytest.approx(0.05) and plateau.num_reductions == 1
 
 
 def test_plot_returns_a_figure():

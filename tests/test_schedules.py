@@ -106,6 +106,8 @@ def test_plateau_patience_cooldown_and_min_lr():
     for _ in range(20):
         r.observe(4)
     assert r(0) == 0.2 and r.observe(4) == 0.2                # floor
+    values = r(np.arange(3))                                   # an array of steps, like every schedule
+    assert values.shape == (3,) and np.all(values == 0.2)
     assert r.num_reductions == 3                               # 0.5, 0.25, 0.2; cuts at the floor are skipped
 
 

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from nn_scratch.files import atomic_write
 from nn_scratch.gradcheck import (check_directional, check_layer, check_loss, check_model,
                                   numerical_gradient, plot_step_size_sweep, rel_error, step_size_sweep)
 from nn_scratch.layers import (Dropout, Flatten, Layer, LeakyReLU, Linear, Parameter, ReLU, Sequential,
@@ -124,8 +125,8 @@ for s in (s64, s32):
           f"at h=1e-12 {s.error[0]:.1e}")
 fig = plot_step_size_sweep(s64, s32)
 path = os.path.join(FIGURES, "01_step_size_sweep.png")
-fig.savefig(path + ".tmp", format="png", dpi=110)
-os.replace(path + ".tmp", path)
+with atomic_write(path) as f:                 # a temporary file, then os.replace: never half-written
+    fig.savefig(f, format="png", dpi=110)
 print("saved", path)
 
 # %% [markdown]

@@ -41,6 +41,8 @@ def saddle(x, y):
 
 
 # %% The racers: the same code path as in training -- set p.grad, call step()
+# The three SGD variants share lr 0.1 in the ravine: at 0.15 Nesterov already diverges there (its look-ahead
+# makes it less tolerant of the steep direction) while classic momentum does not.
 RACERS = {
     "ravine": {"start": (-9.0, 1.0), "steps": 100, "rules": {
         "sgd": lambda p: SGD(p, lr=0.1),
@@ -85,8 +87,9 @@ for name, spec in RACERS.items():
 # %% [markdown]
 # Read the table: in the ravine plain SGD is still far along the floor after 100 steps, momentum and
 # Nesterov have arrived (Nesterov with less overshoot), and the adaptive rules equalize the two directions.
-# At the saddle SGD has hardly left the ridge (loss still about 0), while RMSprop and Adam sit near a
-# minimum at y = +-1 (loss -0.25).
+# At the saddle SGD has hardly left the ridge (loss still about 0), while every other rule sits at a
+# minimum at y = +-1 (loss -0.25): momentum by piling up the tiny push, Adagrad, RMSprop and Adam by
+# dividing by the gradient's size.
 
 # %% Plot the paths over the contours
 for name, spec in RACERS.items():

@@ -18,6 +18,7 @@ matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from nn_scratch.data import load_digits  # noqa: E402
 from nn_scratch.layers import Linear, ReLU, Sequential  # noqa: E402
 from nn_scratch.losses import SoftmaxCrossEntropy  # noqa: E402
 from nn_scratch.lr_finder import lr_range_test  # noqa: E402
@@ -58,30 +59,17 @@ fig.savefig(FIGURES / "04_schedules.png", dpi=90)
 plt.close(fig)
 
 # %% [markdown]
-# ## 2. The LR range test on the digits (8x8 images, 10 classes)
-# Falls back to a synthetic spiral if the package's digits are not available.
+# ## 2. The LR range test on the digits (8x8 images, 10 classes, shipped with the package)
 
 # %%
-try:
-    from nn_scratch.data import load_digits
-    X, y = load_digits()
-    data_name = "digits"
-except ImportError:                                   # a 3-arm spiral, 2-D points
-    rng = np.random.default_rng(0)
-    n, k = 600, 3
-    r = np.tile(np.linspace(0.05, 1, n), k)
-    theta = np.repeat(np.arange(k) * 2 * np.pi / k, n) + 4 * r + 0.2 * rng.standard_normal(n * k)
-    X, y = np.c_[r * np.sin(theta), r * np.cos(theta)], np.repeat(np.arange(k), n)
-    data_name = "spiral"
-X = np.asarray(X, dtype=np.float32)
-y = np.asarray(y)
+X, y = load_digits()                                     # float32 pixels scaled to [0, 1], int labels
 order = np.random.default_rng(0).permutation(len(y))
 n_val = len(y) // 5
 val, train = order[:n_val], order[n_val:]
 mean, std = X[train].mean(0), X[train].std(0) + 1e-6      # statistics of the training part only
 X = (X - mean) / std
 C = int(y.max()) + 1
-print(f"data: {data_name}, {len(train)} training / {len(val)} validation samples, {X.shape[1]} features")
+print(f"data: digits, {len(train)} training / {len(val)} validation samples, {X.shape[1]} features")
 
 
 def make_model():
@@ -98,9 +86,8 @@ print(f"range test: {len(result.lrs)} steps, stopped at divergence: {result.dive
       f"loss minimum at lr {result.min_loss_lr:.3g}")
 print(f"RESULT suggested_lr={result.suggested_lr:.4g}")
 print(f"RESULT weights_restored={restored}")
-fig = result.plot()
+fig = result.plot()                                      # a plain Figure, not registered with pyplot
 fig.savefig(FIGURES / "04_lr_range_test.png", dpi=90)
-plt.close(fig)
 
 # %% [markdown]
 # ## 3. Train with the suggested rate and cut it by 5 on every validation plateau
