@@ -183,8 +183,8 @@ class Checkpoint(Callback):
     run's.  Files are written to a temporary file and renamed (``os.replace``); they are read with
     ``allow_pickle=False``.
 
-    ``filename`` is formatted with ``epoch``, ``monitor`` and ``value`` (the monitored value of the latest
-    evaluation), e.g. ``ckpt_epoch007_val_loss0.1234.npz``.  With ``keep="best"`` (default) only the
+    ``filename`` is formatted with ``epoch``, ``step``, ``monitor`` and ``value`` (the monitored value of the
+    latest evaluation), e.g. ``ckpt_epoch007_val_loss0.1234.npz``.  With ``keep="best"`` (default) only the
     latest best file is kept among the best saves; ``keep="all"`` keeps every file.
     After fit: ``best_path``, ``last_path``, ``saved`` (every path written, in order).
     """
@@ -205,13 +205,16 @@ class Checkpoint(Callback):
             raise ValueError(f"Checkpoint: 'keep' must be 'best' or 'all', got {keep!r}")
         self.dirpath, self.monitor, self.mode = os.fspath(dirpath), monitor, mode
         self.save_best, self.every, self.filename, self.keep = bool(save_best), every, str(filename), keep
-        self.best, self.best_path, self.last_path, self.saved = None, None, None, []
+        self._reset()
+
+    def _reset(self):
+        self.best, self.best_path, self.last_path, self.saved, self._periodic = None, None, None, [], set()
 
     def on_fit_begin(self, trainer):
         if self.save_best:
             _check_monitor_available("Checkpoint", self.monitor, trainer)
         os.makedirs(self.dirpath, exist_ok=True)
-        self.best, self.best_path, self.last_path, self.saved, self._periodic = None, None, None, [], set()
+        self._reset()
 
     def path_for(self, trainer) -> str:
         value = float(trainer.last_eval.get(self.monitor, float("nan"))) if self.monitor else float("nan")
@@ -356,8 +359,11 @@ class NaNGuard:
 
     When one is not, the parameters are put back to their values before the previous update (the last
     ones whose loss and gradients were finite; the optimizer's state is left as is) and
-    ``TrainingDiverged`` is raised naming the step, the epoch and the loss value.
+    ``TrainingDiverged`` is raised naming the step, the epoch and the loss value.  While it is on, the
+    trainer silences numpy's overflow / invalid-value warnings: this report replaces them.
     """
+
+    _loss = float("nan")     # the latest finite batch objective, reported when the gradients fail
 
     def check(self, trainer, what, value):
         arrays = value if isinstance(value, list) else [np.asarray(value)]
@@ -376,8 +382,7 @@ class NaNGuard:
             f"training diverged at step {step} (epoch {step / spe:.2f}): the {what} became NaN/inf "
             f"(batch objective {loss!r}). "
             + (f"The weights were reset to those before step {step - 1}, the last with finite loss and "
-               "gradients. " if restored else "No update had been made yet, so the weights are the initial ones. ")
+               "gradients. " if restored else "No update had been made in this fit yet: the weights are those it "
+               "started from. ")
             + "Lower the learning rate, clip gradients (clip_norm=...), or check the data and the "
               "initialization scale.", step=step, epoch=step / spe, what=what, loss=loss)
-
-    _loss = float("nan")

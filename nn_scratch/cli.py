@@ -27,7 +27,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from .files import save_npz  # noqa: E402
-from .monitors import Monitor  # noqa: E402
 
 __all__ = ["main", "build_parser", "run_demo"]
 
@@ -203,7 +202,7 @@ def run_demo(args) -> dict:
     from .gradcheck import check_model, step_size_sweep
     from .losses import SoftmaxCrossEntropy
     from .lr_finder import lr_range_test
-    from .monitors import ActivationStats, GradientStats, PerSampleLoss
+    from .monitors import ActivationStats, GradientStats, PerSampleLoss, WeightSnapshots
     from .optim import SGD
     from .sanity import check_initial_loss, overfit_small_subset
     from .schedules import cosine_decay
@@ -333,23 +332,6 @@ def _first_line(report):
 
 def _last(values):
     return float(values[-1]) if len(values) else float("nan")
-
-
-class WeightSnapshots(Monitor):
-    """Copies of every weight matrix (parameter name ending in ``W``) at ``at_steps``, kept in memory
-    (``steps``, ``values[name]`` a list of flat arrays) for the weight-distribution heatmap."""
-
-    key = "weights"
-
-    def __init__(self, at_steps):
-        super().__init__(at_steps=at_steps)
-        self.steps, self.values = [], {}
-
-    def measure(self, trainer):
-        self.steps.append(trainer.step)
-        for name, p in trainer.model.named_parameters():
-            if name.endswith("W"):
-                self.values.setdefault(name, []).append(p.value.astype(np.float64).ravel().copy())
 
 
 def _save_weights(path, model, standardizer):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding"]
+__all__ = ["Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding", "unwrap_loss"]
 
 
 def _check_scores(scores, name="scores", who="loss", ndim=(2,)):
@@ -60,8 +60,9 @@ class Loss:
         return self.forward(scores, y)
 
     def reduce(self, per_sample):
-        """The scalar objective from the per-sample losses: their mean."""
-        return float(np.mean(per_sample))
+        """The scalar objective from the per-sample losses: their mean (accumulated in float64, so a batch of
+        large but finite float32 losses does not overflow to inf)."""
+        return float(np.mean(per_sample, dtype=np.float64))
 
     def forward(self, scores, y):
         raise NotImplementedError
@@ -198,13 +199,13 @@ class Flooding(Loss):
 
     def forward(self, scores, y):
         per_sample = self.loss.forward(scores, y)
-        self.mean = float(np.mean(per_sample))
+        self.mean = self.loss.reduce(per_sample)
         self.calls += 1
         self.below_count += self.mean < self.level
         return per_sample
 
     def reduce(self, per_sample):
-        return abs(float(np.mean(per_sample)) - self.level) + self.level
+        return abs(self.loss.reduce(per_sample) - self.level) + self.level
 
     def backward(self):
         # d|J - b|/dJ = sign(J - b); at J == b we take +1 (plain descent)
@@ -217,3 +218,8 @@ class Flooding(Loss):
         inner = getattr(self.loss, "winners", None)
         side = np.array([self.mean >= self.level])
         return side if inner is None else np.concatenate([side, np.ravel(inner)])
+
+
+def unwrap_loss(loss):
+    """The loss whose per-sample values are measured: the wrapped one for ``Flooding``, else ``loss`` itself."""
+    return loss.loss if isinstance(loss, Flooding) else loss

@@ -29,6 +29,9 @@ Record keys and columns
     dLoss/d(output of that layer), and ``params``: one dict per parameter
     ``{"name", "mean", "std", "norm", "hist", "edges"}`` describing its gradient.
 
+``WeightSnapshots`` keeps copies of every weight matrix in memory (``.steps``, ``.values[name]``: a list of
+flat float64 arrays) rather than in the History, for the weight-distribution heatmap; it records nothing.
+
 When: ``every`` epochs (at epoch ends) by default, or at explicit step counts ``at_steps`` (e.g.
 ``analysis.log_spaced_steps(total, 20)``; step 0 means before the first update).
 """
@@ -39,9 +42,10 @@ import numbers
 import numpy as np
 
 from .callbacks import Callback
-from .losses import Flooding
+from .losses import unwrap_loss
 
-__all__ = ["Monitor", "UpdateRatio", "PerSampleLoss", "ActivationStats", "GradientStats", "describe"]
+__all__ = ["Monitor", "UpdateRatio", "PerSampleLoss", "ActivationStats", "GradientStats", "WeightSnapshots",
+           "describe"]
 
 
 def describe(a, bins=30, sample_size=100, rng=None) -> dict:
@@ -146,8 +150,7 @@ class PerSampleLoss(Monitor):
         X, y = (self.X, self.y) if self.X is not None else \
             ((d["X_val"], d["y_val"]) if self.on == "val" else (d["X"], d["y"]))
         with trainer.evaluation_weights():
-            r = trainer.evaluate(X, y, per_sample=True)
-        trainer.model.train()
+            r = trainer.evaluate(X, y, per_sample=True)      # eval mode; the model's mode is restored
         trainer.history.record(self.key, **self._when(trainer), losses=r["losses"],
                                correct=r.get("correct", np.zeros(0, bool)))
 
@@ -200,7 +203,7 @@ class GradientStats(Monitor):
     def measure(self, trainer):
         rng = np.random.default_rng(self.seed)
         model = trainer.model
-        loss = trainer.loss.loss if isinstance(trainer.loss, Flooding) else trainer.loss
+        loss = unwrap_loss(trainer.loss)          # the plain gradient, not flooding's possibly flipped one
         layers = _named_layers(model)
         model.eval()
         try:
@@ -222,3 +225,21 @@ class GradientStats(Monitor):
                            "norm": float(np.linalg.norm(p.grad.astype(np.float64))),
                            "hist": s["hist"], "edges": s["edges"]})
         trainer.history.record(self.key, **self._when(trainer), layers=rows[::-1], params=params)
+
+
+class WeightSnapshots(Monitor):
+    """Copies of every weight matrix (parameter name ending in ``W``) at ``at_steps`` (or every ``every``
+    epochs), kept in memory as ``steps`` and ``values[name]`` (a list of flat float64 arrays) for
+    ``plots.plot_weight_distributions``."""
+
+    key = "weights"
+
+    def __init__(self, every=1, at_steps=None):
+        super().__init__(every=every, at_steps=at_steps)
+        self.steps, self.values = [], {}
+
+    def measure(self, trainer):
+        self.steps.append(trainer.step)
+        for name, p in trainer.model.named_parameters():
+            if name.endswith("W"):
+                self.values.setdefault(name, []).append(p.value.astype(np.float64).ravel())   # astype copies

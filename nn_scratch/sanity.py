@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layers.base import Layer
-from .losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+from .losses import L2, MulticlassSVM, SoftmaxCrossEntropy, unwrap_loss
+from .trainer import is_classification
 
 __all__ = ["CheckResult", "SanityReport", "check_initial_loss", "check_regularization_raises_loss",
            "overfit_small_subset", "check_learns_signal", "run_all"]
@@ -96,10 +97,6 @@ def _fresh(model):
     raise TypeError(f"sanity: 'model' must be a Layer or a callable returning one, got {type(model).__name__}")
 
 
-def _inner(loss):
-    return loss.loss if isinstance(loss, Flooding) else loss
-
-
 def _check_xy(who, X, y):
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim < 2 or X.shape[0] == 0 or y.shape[0] != X.shape[0]:
@@ -113,9 +110,8 @@ def _eval(model, loss, X, y):
     model.eval()
     scores = model.forward(X)
     model.train()
-    inner = _inner(loss)
-    value = float(np.mean(inner.forward(scores, y), dtype=np.float64))
-    acc = float(np.mean(np.argmax(scores, 1) == y)) if not isinstance(inner, MSE) and scores.ndim == 2 else math.nan
+    value = float(np.mean(unwrap_loss(loss).forward(scores, y), dtype=np.float64))
+    acc = float(np.mean(np.argmax(scores, 1) == y)) if is_classification(loss, y) and scores.ndim == 2 else math.nan
     return value, acc, scores
 
 
@@ -127,7 +123,7 @@ def _default_optimizer(params):
 def _train_full_batch(model, loss, X, y, steps, optimizer, stop=None, check_every=10):
     """Plain full-batch descent on the data loss; returns the loss curve (one value per step)."""
     opt = (optimizer or _default_optimizer)(model.parameters())
-    inner, curve = _inner(loss), []
+    inner, curve = unwrap_loss(loss), []
     model.train()
     for t in range(steps):
         scores = model.forward(X)
@@ -155,7 +151,7 @@ def check_initial_loss(model, loss, X, y, rtol: float = 0.1) -> CheckResult:
     in the last layer) for this check to be meaningful.
     """
     X, y = _check_xy("check_initial_loss", X, y)
-    inner = _inner(loss)
+    inner = unwrap_loss(loss)
     if not isinstance(inner, (SoftmaxCrossEntropy, MulticlassSVM)):
         raise TypeError(f"check_initial_loss: the loss at chance is defined for SoftmaxCrossEntropy and "
                         f"MulticlassSVM, got {type(inner).__name__}")
@@ -235,9 +231,8 @@ def overfit_small_subset(model, loss, X, y, n: int = 20, steps: int = 300, optim
     idx, rest = order[:n], order[n:n + 500]
     Xs, ys = X[idx], y[idx]
     m = _fresh(model)
-    initial, _, _ = _eval(m, loss, Xs, ys)
-    inner = _inner(loss)
-    C = _eval(m, loss, Xs[:1], ys[:1])[2].shape[-1]
+    initial, _, scores = _eval(m, loss, Xs, ys)
+    inner, C = unwrap_loss(loss), scores.shape[-1]
     chance = math.log(C) if isinstance(inner, SoftmaxCrossEntropy) else \
         (C - 1) * inner.margin if isinstance(inner, MulticlassSVM) else math.inf
     tol = 0.01 * min(initial, chance) if loss_tol is None else float(loss_tol)
@@ -311,13 +306,15 @@ def check_learns_signal(model, loss, X, y, n_train: int = 200, n_test: int = 300
 
 
 def run_all(model, loss, X, y, n: int = 20, steps: int = 300, optimizer=None, seed=0) -> SanityReport:
-    """Run every check (the initial-loss check only for softmax / SVM losses) and collect a report."""
+    """Run every check and collect a report: the initial-loss check only for softmax / SVM losses, the
+    signal check only when X has at least ``n + 12`` rows and 10 besides its training half (<= 200 rows)."""
     results = []
-    if isinstance(_inner(loss), (SoftmaxCrossEntropy, MulticlassSVM)):
+    if isinstance(unwrap_loss(loss), (SoftmaxCrossEntropy, MulticlassSVM)):
         results.append(check_initial_loss(model, loss, X, y))
     results.append(check_regularization_raises_loss(model, loss, X, y))
     results.append(overfit_small_subset(model, loss, X, y, n=n, steps=steps, optimizer=optimizer, seed=seed))
-    if np.asarray(X).shape[0] >= n + 12:
-        results.append(check_learns_signal(model, loss, X, y, n_train=min(200, np.asarray(X).shape[0] // 2),
-                                           optimizer=optimizer, seed=seed))
+    N = np.asarray(X).shape[0]
+    n_train = min(200, N // 2)
+    if N >= n + 12 and N - n_train >= 10:               # also what check_learns_signal needs, for small n
+        results.append(check_learns_signal(model, loss, X, y, n_train=n_train, optimizer=optimizer, seed=seed))
     return SanityReport(results)

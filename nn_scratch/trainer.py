@@ -73,9 +73,9 @@ import numpy as np
 
 from .callbacks import Callback, NaNGuard, TrainingDiverged
 from .files import atomic_write_text, load_npz, save_npz
-from .losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+from .losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy, unwrap_loss
 
-__all__ = ["History", "Trainer", "TrainingDiverged", "atomic_write_text", "is_classification"]
+__all__ = ["History", "Trainer", "TrainingDiverged", "is_classification"]
 
 STEP_COLUMNS = ("step", "epoch", "loss", "data_loss", "lr")
 EPOCH_COLUMNS = ("epoch", "step", "train_loss", "train_loss_eval", "train_acc_eval", "val_loss", "val_acc",
@@ -139,7 +139,7 @@ def _same(a, b) -> bool:
 
 def is_classification(loss, y) -> bool:
     """Accuracy makes sense when the loss is a classification loss, or ``y`` holds integer labels (N,)."""
-    inner = loss.loss if isinstance(loss, Flooding) else loss
+    inner = unwrap_loss(loss)
     if isinstance(inner, (SoftmaxCrossEntropy, MulticlassSVM)) or getattr(inner, "is_classification", False):
         return True
     y = np.asarray(y)
@@ -218,8 +218,10 @@ class History:
         s = os.fspath(path_or_text) if isinstance(path_or_text, os.PathLike) else path_or_text
         if not isinstance(s, str):
             raise TypeError(f"History.from_json: expected a path or JSON text, got {type(s).__name__}")
-        text = s if s.lstrip().startswith("{") else open(s, encoding="utf-8").read()
-        return cls.from_dict(json.loads(text))
+        if s.lstrip().startswith("{"):
+            return cls.from_dict(json.loads(s))
+        with open(s, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
 
     def to_csv(self, path, table: str = "epochs") -> None:
         """Write ``table`` ("steps", "epochs" or "evals") as CSV with a header row, atomically."""
@@ -275,7 +277,9 @@ class Trainer:
     monitors : ``monitors`` objects recording into ``history.monitors``.
     update_ratio_every : the built-in ``monitors.UpdateRatio`` records every this many steps (0 turns it off;
         it is also off when ``monitors`` already holds an UpdateRatio).
-    nan_guard : a ``callbacks.NaNGuard`` (default) or None: stop with ``TrainingDiverged`` on NaN/inf.
+    nan_guard : a ``callbacks.NaNGuard`` (default) or None: stop with ``TrainingDiverged`` on NaN/inf.  With
+        the guard on, numpy's overflow / invalid-value warnings are silenced in training steps and in
+        ``evaluate``: the guard reports a divergence, and an evaluation's loss shows it (inf / NaN).
     progress : show a tqdm bar; ``print_every`` : also print a plain line every this many steps.
 
     One step: ``scores = model.forward(Xb)``; ``J = loss.reduce(loss.forward(scores, yb)) + penalty``;
@@ -341,29 +345,36 @@ class Trainer:
     def penalty(self) -> float:
         return 0.0 if self.reg is None else float(self.reg.penalty(self.params))
 
+    def _quiet(self):
+        """numpy's floating-point warnings off while the NaN guard is on: it checks the values and reports."""
+        if self.nan_guard is None:
+            return contextlib.nullcontext()
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
     def _train_step(self, Xb, yb):
-        self.model.train()
-        scores = self.model.forward(Xb)
-        if self.nan_guard is not None:
-            self.nan_guard.check(self, "scores", scores)
-        per_sample = self.loss.forward(scores, yb)
-        data_loss = float(np.mean(per_sample, dtype=np.float64))
-        objective = float(self.loss.reduce(per_sample)) + self.penalty()
-        if self.nan_guard is not None:
-            self.nan_guard.check(self, "loss", objective)
-        self.model.backward(self.loss.backward())
-        if self.reg is not None:
-            self.reg.backward(self.params)
-        if self.nan_guard is not None:
-            self.nan_guard.check(self, "gradients", [p.grad for p in self.params])
-        if self.params_before_step is None:
-            self.params_before_step = [p.value.copy() for p in self.params]
-        else:
-            for buf, p in zip(self.params_before_step, self.params):
-                np.copyto(buf, p.value)
-        lr = float(getattr(self.optimizer, "current_lr", getattr(self.optimizer, "lr", float("nan"))))
-        self.optimizer.step()
-        below = data_loss < self.loss.level if isinstance(self.loss, Flooding) else None
+        with self._quiet():
+            self.model.train()
+            scores = self.model.forward(Xb)
+            if self.nan_guard is not None:
+                self.nan_guard.check(self, "scores", scores)
+            per_sample = self.loss.forward(scores, yb)
+            data_loss = float(np.mean(per_sample, dtype=np.float64))
+            objective = float(self.loss.reduce(per_sample)) + self.penalty()
+            if self.nan_guard is not None:
+                self.nan_guard.check(self, "loss", objective)
+            self.model.backward(self.loss.backward())
+            if self.reg is not None:
+                self.reg.backward(self.params)
+            if self.nan_guard is not None:
+                self.nan_guard.check(self, "gradients", [p.grad for p in self.params])
+            if self.params_before_step is None:
+                self.params_before_step = [p.value.copy() for p in self.params]
+            else:
+                for buf, p in zip(self.params_before_step, self.params):
+                    np.copyto(buf, p.value)
+            lr = float(getattr(self.optimizer, "current_lr", getattr(self.optimizer, "lr", float("nan"))))
+            self.optimizer.step()
+            below = data_loss < self.loss.level if isinstance(self.loss, Flooding) else None
         return objective, data_loss, lr, below
 
     # -- evaluation ---------------------------------------------------------------------------------------------
@@ -388,10 +399,9 @@ class Trainer:
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
             raise ValueError(f"Trainer.evaluate: 'X' and 'y' must have the same non-zero number of rows, "
                              f"got {X.shape[0]} and {y.shape[0]}")
-        inner = self.loss.loss if isinstance(self.loss, Flooding) else self.loss
-        scores = self.predict(X, batch_size)
-        losses = np.concatenate([np.asarray(inner.forward(scores[i:i + batch_size], y[i:i + batch_size]))
-                                 for i in range(0, X.shape[0], batch_size)])
+        with self._quiet():
+            scores = self.predict(X, batch_size)
+            losses = np.asarray(unwrap_loss(self.loss).forward(scores, y))
         out = {"loss": float(np.mean(losses, dtype=np.float64)), "acc": float("nan")}
         if is_classification(self.loss, y) and scores.ndim == 2:
             correct = np.argmax(scores, axis=1) == y
@@ -425,7 +435,6 @@ class Trainer:
             self.last_eval = {k: row.get(k, float("nan")) for k in EVAL_COLUMNS}
             History._append(self.history.evals, self.last_eval)
             self._hook("on_evaluate")   # inside: callbacks see the weights that were evaluated
-        self.model.train()
         if self.print_every:
             print(f"eval  step {self.step:6d} | epoch {row['epoch']:7.2f} | "
                   + " | ".join(f"{k} {self.last_eval[k]:.4f}" for k in EVAL_COLUMNS[2:]
@@ -525,6 +534,7 @@ class Trainer:
         self.data = {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "eval_train": bool(eval_train)}
         self.rng = np.random.default_rng(seed)
         self.history, self.step, self.epoch, self.stop_training = History(), 0, 0, False
+        self.params_before_step = None   # not a previous fit's: the guard must not restore those
         self.history.meta.update(steps_per_epoch=self.steps_per_epoch, batch_size=int(batch_size), n_train=N,
                                  seed=seed if isinstance(seed, (int, type(None))) else repr(seed),
                                  eval_every=eval_every)

@@ -1,6 +1,7 @@
 """Callbacks: early stopping (plain and adaptive), checkpoints and resume, weight averaging, NaN guard,
 flooding -- and tutorial 05 that puts them side by side."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -78,20 +79,8 @@ def test_early_stopping_restores_exactly_the_best_epoch(digits_small, patience, 
 
 
 def feed(es, values):
-    """Drive EarlyStopping with a sequence of evaluations; return the 1-based index where it stopped."""
-    class Stub:
-        model = Linear(1, 1, rng=0)
-        history = History()
-        stop_training = False
-        step = 0
-
-    tr = Stub()
-    for i, v in enumerate(values, 1):
-        tr.step, tr.epoch, tr.last_eval = i, i, {"val_loss": v, "epoch": float(i)}
-        es.on_evaluate(tr)
-        if tr.stop_training:
-            return i
-    return None
+    """Drive EarlyStopping with a sequence of val_loss values; return the 1-based index where it stopped."""
+    return feed_generic(es, [{"val_loss": v} for v in values])
 
 
 def test_adaptive_patience_grows_to_the_epoch_of_the_best():
@@ -120,6 +109,7 @@ def test_min_delta_and_max_mode():
 
 
 def feed_generic(es, rows):
+    """Drive EarlyStopping with a sequence of evaluation rows; return the 1-based index where it stopped."""
     class Stub:
         model = Linear(1, 1, rng=0)
         history = History()
@@ -266,7 +256,8 @@ def test_nan_guard_stops_and_keeps_the_last_good_weights():
     model = Linear(3, 1, rng=0)
     spy = StepWeights()
     t = Trainer(model, MSE(), SGD(model.parameters(), lr=1.0), callbacks=[spy], progress=False)
-    with pytest.raises(TrainingDiverged, match=r"step \d+") as info:
+    with pytest.raises(TrainingDiverged, match=r"step \d+") as info, warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)        # the guard reports; numpy's warnings stay quiet
         t.fit(X, y, epochs=50, batch_size=64)
     err = info.value
     assert err.step == len(spy.weights) and err.step > 2 and "NaN/inf" in str(err)

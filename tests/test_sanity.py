@@ -162,6 +162,14 @@ def test_bad_arguments(digits):
         sanity.check_regularization_raises_loss(good, SoftmaxCrossEntropy(), X, y, regs=(1.0, 0.1))
 
 
+def test_run_all_on_few_rows_skips_what_cannot_run():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((14, 3)), np.arange(14) % 2
+    report = sanity.run_all(lambda: Linear(3, 2, init="gaussian", weight_scale=1e-3, rng=0), SoftmaxCrossEntropy(),
+                            X, y, n=1, steps=20)      # 7 rows besides the training half: too few to test on
+    assert [r.name for r in report] == ["initial_loss", "regularization_raises_loss", "overfit_small_subset"]
+
+
 def test_docstring_example_runs():
     assert doctest.testmod(sanity).failed == 0
 

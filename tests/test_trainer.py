@@ -2,6 +2,7 @@
 import doctest
 import gzip
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -151,13 +152,25 @@ def test_evaluate_is_eval_mode_and_without_penalty():
     model = mlp(drop=0.9)
     t = make_trainer(model, reg=10.0)
     r = t.evaluate(X, y, per_sample=True)
+    assert model.training is True                   # evaluated in eval mode, then the mode is restored
     model.eval()
     expected = SoftmaxCrossEntropy().forward(model.forward(X), y)
     assert np.allclose(r["losses"], expected) and np.isclose(r["loss"], expected.mean())
-    assert r["correct"].shape == (50,) and model.training is False
-    t.evaluate(X, y)
+    assert r["correct"].shape == (50,)
     assert t.evaluate(X, y)["loss"] == t.evaluate(X, y, batch_size=7)["loss"] or \
         np.isclose(t.evaluate(X, y)["loss"], t.evaluate(X, y, batch_size=7)["loss"], rtol=1e-6)
+
+
+def test_evaluate_of_exploded_weights_reports_without_numpy_warnings():
+    model = Linear(2, 2, rng=0)                     # float32 scores of +-3e38: s - max(s) overflows to -inf
+    model.W.value[...] = [[1e38, -1e38], [0.0, 0.0]]
+    X, y = np.array([[3.0, 0.0]], np.float32), np.array([1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        r = make_trainer(model).evaluate(X, y)
+    assert r["loss"] == np.inf and r["acc"] == 0.0
+    with pytest.warns(RuntimeWarning, match="overflow"):      # without the guard numpy's warning is the report
+        make_trainer(model, nan_guard=None).evaluate(X, y)
 
 
 def test_regression_with_mse_has_no_accuracy():

@@ -31,6 +31,7 @@ from nn_scratch.data import load_digits  # noqa: E402
 from nn_scratch.layers import Linear, ReLU, Sequential  # noqa: E402
 from nn_scratch.losses import MulticlassSVM, SoftmaxCrossEntropy  # noqa: E402
 from nn_scratch.optim import SGD  # noqa: E402
+from nn_scratch.plots import save_figure  # noqa: E402
 
 FIGURES = Path(os.environ.get("NN_SCRATCH_FIGURES", Path(__file__).parent / "figures"))
 FIGURES.mkdir(parents=True, exist_ok=True)
@@ -105,5 +106,5 @@ ax.axhline(np.log(10), color="k", ls=":", lw=1, label="ln 10 (chance)")
 ax.set(yscale="log", xlabel="step", ylabel="loss on the 20 examples", title="Overfitting a tiny subset")
 ax.legend()
 fig.tight_layout()
-fig.savefig(FIGURES / "02_overfit_small_subset.png", dpi=100)
+save_figure(fig, FIGURES / "02_overfit_small_subset.png")
 print(f"\nsaved {FIGURES / '02_overfit_small_subset.png'}")

@@ -32,6 +32,7 @@ from nn_scratch.data import load_digits, train_val_test_split  # noqa: E402
 from nn_scratch.layers import Linear, ReLU, Sequential  # noqa: E402
 from nn_scratch.losses import Flooding, SoftmaxCrossEntropy  # noqa: E402
 from nn_scratch.optim import SGD  # noqa: E402
+from nn_scratch.plots import save_figure  # noqa: E402
 from nn_scratch.trainer import Trainer  # noqa: E402
 
 FIGURES = Path(os.environ.get("NN_SCRATCH_FIGURES", Path(__file__).parent / "figures"))
@@ -117,10 +118,10 @@ print(f"\nstandard error of a test accuracy near {rows[0][5]:.2f} on {len(y_test
 # %% [markdown]
 # Reading the table: early stopping keeps the weights of the epoch with the lowest validation loss, found
 # after a few epochs, and saves most of the run; the adaptive rule started with a patience of 5 and grew
-# it to the epoch of its best.  Flooding holds the training loss near b instead of letting it fall toward zero.  With ~900 test
-# digits one standard error of accuracy is about one percentage point, so differences smaller than two
-# of those are noise here -- compare the validation *losses* for the effect of each rule, and repeat with
-# other seeds before believing a ranking.
+# it to the epoch of its best.  Flooding holds the training loss near b instead of letting it fall toward
+# zero.  With ~900 test digits one standard error of accuracy is about one percentage point, so
+# differences smaller than two of those are noise here -- compare the validation *losses* for the effect
+# of each rule, and repeat with other seeds before believing a ranking.
 
 # %% Figure: the curves of the plain run with the early-stopping choice, and flooding's batch losses
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -138,5 +139,5 @@ ax2.axhline(LEVEL, color="k", ls="--", lw=1, label="flood level b")
 ax2.set(yscale="log", xlabel="epoch", ylabel="batch loss", title="Flooding keeps the training loss near b")
 ax2.legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(FIGURES / "05_curves.png", dpi=100)
+save_figure(fig, FIGURES / "05_curves.png")
 print(f"\nsaved {FIGURES / '05_curves.png'}")
