@@ -390,7 +390,7 @@ def diagnose_arrays(step_loss=None, train_loss=None, val_loss=None, train_acc=No
             fair = "" if train_loss is None else \
                 f"; measured at the end of the epoch it is {float(np.asarray(train_loss)[-1]):.3g}"
             findings.append(f"the epoch-averaged training loss {ea:.3g} is above the validation loss {vl:.3g}: "
-                            f"it averages over the whole epoch's older weights and includes dropout/penalty{fair}")
+                            f"it averages over the whole epoch's older weights and includes any dropout and weight penalty{fair}")
     if update_ratios:
         for name, (verdict, med) in update_ratio_diagnosis(update_ratios).items():
             if verdict != "ok":
