@@ -183,7 +183,28 @@ def test_init_schemes_have_stated_scale():
         init_weights((2, 2), "glorot")
 
 
-# ---------------------------------------------------------------- bad input
+def test_zeros_output_layer_starts_at_chance_and_still_learns():
+    from nn_scratch.losses import SoftmaxCrossEntropy
+    from nn_scratch.optim import SGD
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 6)), rng.integers(0, 4, 40)
+    model = Sequential([Linear(6, 16, rng=0), ReLU(), Linear(16, 4, init="zeros", rng=1)])
+    assert not model.layers[-1].W.value.any()
+    loss, opt = SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.5)
+    assert np.mean(loss.forward(model.forward(X), y)) == pytest.approx(np.log(4), abs=1e-6)
+    hidden_W0 = model.layers[0].W.value.copy()
+    first = None
+    for _ in range(30):
+        value = float(np.mean(loss.forward(model.forward(X), y)))
+        first = value if first is None else first
+        model.backward(loss.backward())
+        opt.step()
+    W_out = model.layers[-1].W.value
+    assert np.linalg.matrix_rank(W_out) > 1             # the output columns did not stay equal
+    assert not np.allclose(model.layers[0].W.value, hidden_W0)    # the hidden layer gets gradient too
+    assert value < 0.8 * first
+
+
 def test_linear_rejects_wrong_width_and_rank():
     layer = Linear(4, 2)
     with pytest.raises(ValueError, match=r"must have 4 features.*got 3"):

@@ -13,6 +13,7 @@ def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight
       * ``"he"``       N(0, 2/fan_in)             -- for ReLU networks (He et al. 2015)
       * ``"xavier"``   N(0, 2/(fan_in+fan_out))   -- for tanh / sigmoid (Glorot & Bengio 2010)
       * ``"gaussian"`` N(0, weight_scale^2)       -- the notes' "small random numbers"
+      * ``"zeros"``    all zero                   -- for a network's *output* layer only (see ``Linear``)
     or a callable ``f(rng, shape) -> array``.
     """
     rng = np.random.default_rng(rng)
@@ -21,6 +22,8 @@ def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight
     fan_out = fan_out if fan_out is not None else shape[-1]
     if callable(scheme):
         return np.asarray(scheme(rng, shape))
+    if isinstance(scheme, str) and scheme == "zeros":
+        return np.zeros(shape)
     if scheme == "he":
         std = np.sqrt(2.0 / fan_in)
     elif scheme == "xavier":
@@ -28,7 +31,7 @@ def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight
     elif scheme == "gaussian":
         std = weight_scale
     else:
-        raise ValueError(f"init: 'scheme' must be 'he', 'xavier', 'gaussian' or a callable, got {scheme!r}")
+        raise ValueError(f"init: 'scheme' must be 'he', 'xavier', 'gaussian', 'zeros' or a callable, got {scheme!r}")
     return rng.standard_normal(shape) * std
 
 
@@ -40,6 +43,14 @@ class Linear(Layer):
     Parameters are created in ``dtype`` (float32 by default, the training dtype); inputs of another dtype
     are converted to it so no computation silently upcasts.  ``init`` picks the initialization
     (see ``init_weights``); ``rng`` is a Generator or seed so the draw can be replayed.
+
+    ``init="zeros"`` (W = 0) is meant for the **output** layer of a classifier.  Its input, the last hidden
+    layer's activations, already differs from unit to unit, so the gradients of its columns differ and
+    training breaks the symmetry at the first step; the scores start at exactly 0, every class gets
+    probability 1/C, and the initial softmax loss is exactly ``ln C`` (what ``sanity.check_initial_loss``
+    expects).  Never use it for a hidden layer: all its units would get the same gradient and stay equal,
+    and the layers before it would get no gradient at all.  ``init="gaussian", weight_scale=1e-2`` is the
+    "small but not zero" alternative.
 
     ``input_grad=False`` makes ``backward`` skip dx (it returns None) while still setting the parameter
     grads.  Use it for a network's first layer: its input is the data, whose gradient nobody needs, and
