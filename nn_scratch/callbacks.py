@@ -22,6 +22,9 @@ import os
 
 import numpy as np
 
+from .checkpoints import save_checkpoint
+from .losses import is_classification
+
 __all__ = ["Callback", "EarlyStopping", "Checkpoint", "WeightAverage", "ObserveMetric", "NaNGuard",
            "TrainingDiverged"]
 
@@ -52,8 +55,6 @@ def _check_monitor(who, monitor, mode, min_delta=0.0):
 
 
 def _check_monitor_available(who, monitor, trainer):
-    from .trainer import is_classification
-
     d = trainer.data
     if monitor.startswith("val_") and d.get("X_val") is None:
         raise ValueError(f"{who}: monitor {monitor!r} needs validation data; pass X_val and y_val to fit, "
@@ -233,7 +234,7 @@ class Checkpoint(Callback):
         if not (is_best or periodic):
             return
         path = self.path_for(trainer)
-        trainer.save_checkpoint(path)
+        save_checkpoint(trainer, path)
         self.saved.append(path)
         self.last_path = path
         if periodic:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding", "unwrap_loss"]
+__all__ = ["Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding", "unwrap_loss", "is_classification"]
 
 
 def _check_scores(scores, name="scores", who="loss", ndim=(2,)):
@@ -223,3 +223,14 @@ class Flooding(Loss):
 def unwrap_loss(loss):
     """The loss whose per-sample values are measured: the wrapped one for ``Flooding``, else ``loss`` itself."""
     return loss.loss if isinstance(loss, Flooding) else loss
+
+
+def is_classification(loss, y) -> bool:
+    """Accuracy makes sense when the loss is a classification loss (``SoftmaxCrossEntropy``,
+    ``MulticlassSVM``, or any loss with ``is_classification = True``), or ``y`` holds integer labels (N,)
+    and the loss is not ``MSE``.  ``Flooding`` is looked through."""
+    inner = unwrap_loss(loss)
+    if isinstance(inner, (SoftmaxCrossEntropy, MulticlassSVM)) or getattr(inner, "is_classification", False):
+        return True
+    y = np.asarray(y)
+    return y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and not isinstance(inner, MSE)

@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layers.base import Layer
-from .losses import L2, MulticlassSVM, SoftmaxCrossEntropy, unwrap_loss
-from .trainer import is_classification
+from .losses import L2, MulticlassSVM, SoftmaxCrossEntropy, is_classification, unwrap_loss
 
 __all__ = ["CheckResult", "SanityReport", "check_initial_loss", "check_regularization_raises_loss",
            "overfit_small_subset", "check_learns_signal", "run_all"]

@@ -136,13 +136,16 @@ def test_recorded_values_match_direct_measurements():
     scores = t.predict(X[:30])
     assert h.epochs["val_acc"][-1] == np.mean(scores.argmax(1) == y[:30])
     assert h.steps["lr"] == lrs
-    # batch objective = data loss + penalty > data loss; epoch train_loss is the size-weighted mean
-    assert all(a > b for a, b in zip(h.steps["loss"], h.steps["data_loss"]))
+    # batch objective = data loss + penalty > data loss; the epoch columns are size-weighted means of the steps'
+    steps = {k: np.array(h.steps[k]) for k in ("loss", "penalty", "objective")}
+    assert np.all(steps["penalty"] > 0) and np.all(steps["objective"] > steps["loss"])
+    np.testing.assert_allclose(steps["objective"], steps["loss"] + steps["penalty"], rtol=1e-12)
     sizes = np.array([32, 32, 26] * 3)
-    losses = np.array(h.steps["loss"])
     for e in range(3):
         sl = slice(3 * e, 3 * e + 3)
-        assert np.isclose(h.epochs["train_loss"][e], np.sum(losses[sl] * sizes[sl]) / 90, rtol=1e-12)
+        for col, key in (("train_loss", "loss"), ("train_penalty", "penalty"), ("train_objective", "objective")):
+            assert np.isclose(h.epochs[col][e], np.sum(steps[key][sl] * sizes[sl]) / 90, rtol=1e-12)
+    assert h.meta["reg"] == 1e-3 and h.meta["flood_level"] is None
     assert np.all(np.diff(h.epochs["time"]) >= 0)
     assert h.meta["steps_per_epoch"] == 3 and h.meta["n_train"] == 90
 
@@ -195,7 +198,7 @@ def test_flooding_fraction_recorded():
     assert h_zero.epochs["flood_below_frac"] == [0.0, 0.0]
     assert np.isnan(h_none.epochs["flood_below_frac"][0])
     # with the level far above the loss every step ascends: the training loss goes up
-    assert h_high.steps["data_loss"][-1] > h_high.steps["data_loss"][0]
+    assert h_high.steps["loss"][-1] > h_high.steps["loss"][0]
 
 
 # -- the optimum -----------------------------------------------------------------------------------------------
@@ -208,7 +211,7 @@ def test_softmax_regression_reaches_the_lbfgs_optimum():
     t = Trainer(model, SoftmaxCrossEntropy(), Adam(model.parameters(), lr=0.1), reg=reg, progress=False,
                 update_ratio_every=0)
     h = t.fit(X, y, epochs=400, batch_size=80, eval_train=False)
-    final = h.steps["loss"][-1]
+    final = h.steps["objective"][-1]
     assert abs(final - res.loss) < 1e-6 * max(1.0, res.loss)
     assert np.allclose(model.W.value, ref.W.value, atol=1e-3)
     # the bias is not penalized and softmax ignores a common shift of all scores: compare up to that shift
