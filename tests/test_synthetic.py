@@ -5,12 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from nn_scratch.data import make_gaussians, make_rectangles, make_sinusoid, make_spiral
+from nn_scratch.data import (make_gaussians, make_rectangles, make_sinusoid, make_sinusoid_classification,
+                             make_sinusoid_regression, make_spiral)
 
 MAKERS = [
     (make_spiral, dict(n_per_class=20)),
     (make_gaussians, dict(n=30)),
-    (make_sinusoid, dict(n=25)),
+    (make_sinusoid_regression, dict(n=25)),
+    (make_sinusoid_classification, dict(n=25, label_noise=0.2)),
     (make_rectangles, dict(n=12)),
 ]
 
@@ -72,15 +74,53 @@ def test_gaussians_means_spread_and_balance():
 
 
 def test_sinusoid_noise_level():
-    X, t = make_sinusoid(5000, noise=0.3, seed=2, dtype=np.float64)
+    X, t = make_sinusoid_regression(5000, noise=0.3, seed=2, dtype=np.float64)
     assert X.shape == (5000, 1) and t.shape == (5000,)
     assert -np.pi <= X.min() and X.max() <= np.pi
     resid = t - np.sin(X[:, 0])
     assert abs(resid.std() - 0.3) < 0.02 and abs(resid.mean()) < 0.02
-    X0, t0 = make_sinusoid(50, noise=0.0, seed=2)
+    X0, t0 = make_sinusoid_regression(50, noise=0.0, seed=2)
     np.testing.assert_allclose(t0, np.sin(X0[:, 0]), atol=1e-6)
     with pytest.raises(ValueError, match="'high' must be > 'low'"):
-        make_sinusoid(10, low=1.0, high=0.0)
+        make_sinusoid_regression(10, low=1.0, high=0.0)
+
+
+def test_make_sinusoid_is_a_deprecated_alias_of_the_regression_set():
+    with pytest.warns(DeprecationWarning, match="make_sinusoid_regression"):
+        X, t = make_sinusoid(20, seed=3)
+    X2, t2 = make_sinusoid_regression(20, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(t, t2)
+
+
+def test_sinusoid_classification_labels_follow_the_sine_boundary():
+    X, y = make_sinusoid_classification(4000, seed=0, dtype=np.float64)
+    assert X.shape == (4000, 2) and y.dtype == np.int64
+    assert X.min() >= 0 and X.max() <= 1
+    above = X[:, 1] > 0.5 + 0.25 * np.sin(2 * np.pi * X[:, 0])
+    np.testing.assert_array_equal(y, above.astype(int))
+    assert 0.45 < y.mean() < 0.55
+    # not linearly separable: the best line through the data (least squares) misclassifies > 10 %
+    A = np.c_[X, np.ones(len(X))]
+    w = np.linalg.lstsq(A, 2.0 * y - 1, rcond=None)[0]
+    assert np.mean((A @ w > 0) != y) > 0.1
+
+
+@pytest.mark.parametrize("make, kwargs, K", [
+    (make_sinusoid_classification, dict(n=20_000), 2),
+    (make_gaussians, dict(n=20_000), 2),
+    (make_spiral, dict(n_per_class=7000, n_classes=3), 3),
+])
+def test_label_noise_flips_that_fraction_and_keeps_the_inputs(make, kwargs, K):
+    X0, y0 = make(**kwargs, seed=5, label_noise=0.0)
+    X1, y1 = make(**kwargs, seed=5, label_noise=0.25)
+    np.testing.assert_array_equal(X0, X1)                 # same inputs: only labels change
+    flipped = y1 != y0
+    assert abs(flipped.mean() - 0.25) < 0.015
+    assert set(np.unique(y1)) == set(range(K))
+    if K == 3:                                            # a replaced label goes to each other class alike
+        other = (y1[flipped] - y0[flipped]) % 3
+        assert abs(np.mean(other == 1) - 0.5) < 0.04
 
 
 @settings(max_examples=20, deadline=None)
@@ -120,7 +160,10 @@ def test_rectangles_count_distribution_noise_and_flatten():
     (lambda: make_spiral(10, n_classes=2.0), TypeError, "'n_classes'"),
     (lambda: make_spiral(10, noise=-1), ValueError, "'noise' must be >= 0"),
     (lambda: make_gaussians(10, std="1"), TypeError, "'std'"),
-    (lambda: make_sinusoid(0), ValueError, "'n' must be >= 1"),
+    (lambda: make_sinusoid_regression(0), ValueError, "'n' must be >= 1"),
+    (lambda: make_sinusoid_classification(10, label_noise=1.5), ValueError, "'label_noise' must be in"),
+    (lambda: make_gaussians(10, label_noise=-0.1), ValueError, "'label_noise' must be >= 0"),
+    (lambda: make_sinusoid_classification(10, amplitude=0.7), ValueError, "'amplitude'"),
     (lambda: make_rectangles(5, max_count=3, min_count=4), ValueError, "'min_count'"),
     (lambda: make_rectangles(5, size=8, max_count=16), ValueError, "'size'=8 is too small"),
     (lambda: make_rectangles(5, seed="x"), TypeError, "'seed'"),

@@ -3,7 +3,8 @@
 * ``load_digits()``                       -- 1797 8x8 digits shipped in the package (no download)
 * ``load_mnist``, ``load_fashion_mnist``  -- the four original IDX ``.gz`` files each, checksum-verified
 * ``load_cifar10``                        -- the binary version (``cifar-10-batches-bin``)
-* ``synthetic``: ``make_spiral``, ``make_gaussians``, ``make_sinusoid``, ``make_rectangles``
+* ``synthetic``: ``make_spiral``, ``make_gaussians``, ``make_sinusoid_classification``,
+  ``make_sinusoid_regression``, ``make_rectangles`` (label noise on the classification sets)
 * ``train_val_test_split``, ``Standardizer``, ``batches``   -- seeded splits, scaling, minibatches
 
 Files are looked for in ``data_dir``, else ``$NN_SCRATCH_DATA``, else ``./datasets``; fetch them with
@@ -16,11 +17,13 @@ from .files import CorruptDatasetError, DatasetError, DatasetNotFoundError, reso
 from .idx import read_idx, write_idx
 from .mnist import FASHION_MNIST_CLASSES, load_fashion_mnist, load_mnist
 from .splits import Split, Standardizer, batches, num_batches, split_indices, train_val_test_split
-from .synthetic import make_gaussians, make_rectangles, make_sinusoid, make_spiral
+from .synthetic import (make_gaussians, make_rectangles, make_sinusoid, make_sinusoid_classification,
+                        make_sinusoid_regression, make_spiral)
 
 __all__ = [
     "load_digits", "load_mnist", "load_fashion_mnist", "load_cifar10", "CIFAR10_CLASSES", "FASHION_MNIST_CLASSES",
     "DatasetError", "DatasetNotFoundError", "CorruptDatasetError", "resolve_data_dir", "read_idx", "write_idx",
-    "make_spiral", "make_gaussians", "make_sinusoid", "make_rectangles", "synthetic",
+    "make_spiral", "make_gaussians", "make_sinusoid", "make_sinusoid_classification",
+    "make_sinusoid_regression", "make_rectangles", "synthetic",
     "Split", "train_val_test_split", "split_indices", "Standardizer", "batches", "num_batches",
 ]
