@@ -309,7 +309,9 @@ class _Problem:
         self.model = copy.deepcopy(model).astype(self.dtype) if model is not None else None
         self.loss = copy.deepcopy(loss)
         self.reg = reg
-        self.x = np.array(x, dtype=self.dtype, copy=True)
+        # integer inputs (ids for an Embedding) stay integers: they have no coordinates to perturb
+        self.int_input = np.issubdtype(np.asarray(x).dtype, np.integer) and kind != "loss"
+        self.x = np.array(x, dtype=None if self.int_input else self.dtype, copy=True)
         self.y = None if y is None else np.array(y, copy=True)
         if self.y is not None and kind == "model" and np.issubdtype(self.y.dtype, np.floating):
             self.y = self.y.astype(self.dtype)
@@ -379,7 +381,7 @@ class _Problem:
         if self.part in ("reg", "total"):
             self.reg.backward(params)
         tensors = []
-        if self.part != "reg":
+        if self.part != "reg" and not self.int_input:
             name = "scores" if self.kind == "loss" else "x (input)"
             note = ""
             dx = None if dx is None else np.asarray(dx)
@@ -463,6 +465,8 @@ def _report(problem, what, h, num_coords, seed):
     if problem.input_grad_enabled:
         report.notes.append(f"input_grad=False switched on in the copy of {problem.input_grad_enabled} layer(s), "
                             "so their input gradient is checked too")
+    if problem.int_input:
+        report.notes.append("integer input (ids): no input gradient to check, parameters only")
     if problem.generators:
         report.notes.append(f"{len(problem.generators)} random generator(s) replayed before every evaluation")
     return report

@@ -7,13 +7,15 @@ Protocol of a loss (``Loss``):
 * ``backward()`` -> d(objective)/d(scores), same shape as ``scores``.
 
 Shapes: scores (N, C) for classification with integer labels y (N,) in [0, C); for ``MSE`` scores and
-targets (N, K) or (N,).  The regularization penalty is separate (``L2``) so it can be checked on its own.
+targets (N, K) or (N,); for ``SequenceCrossEntropy`` scores (N, T, C) and labels (N, T), one loss per
+token, averaged over the tokens that count.  The regularization penalty is separate (``L2``) so it can be checked on its own.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding", "unwrap_loss", "is_classification"]
+__all__ = ["Loss", "SoftmaxCrossEntropy", "SequenceCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding",
+           "unwrap_loss", "is_classification"]
 
 
 def _check_scores(scores, name="scores", who="loss", ndim=(2,)):
@@ -96,6 +98,80 @@ class SoftmaxCrossEntropy(Loss):
         d = self.probs.copy()
         d[np.arange(N), self.y] -= 1
         return d / d.dtype.type(N)
+
+
+class SequenceCrossEntropy(Loss):
+    """Softmax cross-entropy at every position of a sequence (a language model's next-token loss).
+
+    Shapes: scores (N, T, C), labels y (N, T) in [0, C) or equal to ``ignore_index`` (padding: such a token
+    counts for nothing).  ``forward`` returns the per-token losses (N, T), 0 where ignored;
+    ``reduce(per_token)`` and ``backward`` use the **mean over the counted tokens**, so padding never dilutes
+    the loss.  Each token's loss is ``SoftmaxCrossEntropy``'s formula; a separate class because the
+    per-sample shape (N, T) and the reduction differ, and the (N, C) loss stays a short read.
+    Gradient: ``dL/ds[n, t] = (softmax(s[n, t]) - onehot(y[n, t])) / count``, 0 at ignored tokens.
+
+    ``reduce`` counts with the mask of the last ``forward`` (its per-token losses have that shape).  Without
+    ``ignore_index`` every token counts and any array of per-token losses reduces to its mean.
+    """
+
+    is_classification = True
+
+    def __init__(self, ignore_index: int | None = None):
+        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))):
+            raise TypeError(f"SequenceCrossEntropy: 'ignore_index' must be an int or None, got {ignore_index!r}")
+        self.ignore_index = ignore_index
+
+    def check_targets(self, scores_shape, y):
+        """Labels (N, T) of integers in [0, C) or ``ignore_index`` for scores of shape (N, T, C); returns y as int64."""
+        who = "SequenceCrossEntropy"
+        y = np.asarray(y)
+        if y.shape != tuple(scores_shape[:2]):
+            raise ValueError(f"{who}: labels 'y' must have shape (N, T) = {tuple(scores_shape[:2])} to match "
+                             f"'scores' {tuple(scores_shape)}, got {y.shape}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"{who}: 'y' must hold integer class indices, got dtype {y.dtype}")
+        C = scores_shape[2]
+        counted = y != self.ignore_index if self.ignore_index is not None else np.ones(y.shape, dtype=bool)
+        vals = y[counted]
+        if vals.size and (vals.min() < 0 or vals.max() >= C):
+            raise ValueError(f"{who}: labels 'y' must be in [0, {C - 1}] for {C} score columns"
+                             f"{'' if self.ignore_index is None else f' (or ignore_index={self.ignore_index})'}, "
+                             f"got values in [{vals.min()}, {vals.max()}]")
+        return y.astype(np.int64, copy=False)
+
+    def forward(self, scores, y):
+        scores = _check_scores(scores, who="SequenceCrossEntropy", ndim=(3,))
+        y = self.check_targets(scores.shape, y)
+        self.counted = y != self.ignore_index if self.ignore_index is not None else np.ones(y.shape, dtype=bool)
+        self.count = int(self.counted.sum())
+        if self.count == 0:
+            raise ValueError("SequenceCrossEntropy: every label equals ignore_index; no token to average over")
+        N, T, C = scores.shape
+        s = scores.reshape(N * T, C)
+        safe_y = np.where(self.counted, y, 0).reshape(-1)           # any valid class where ignored
+        shifted = s - s.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(shifted).sum(axis=1))
+        self.probs = np.exp(shifted - log_z[:, None])
+        self.y = safe_y
+        per = (log_z - shifted[np.arange(N * T), safe_y]).reshape(N, T)
+        return np.where(self.counted, per, per.dtype.type(0))
+
+    def reduce(self, per_sample):
+        per_sample = np.asarray(per_sample)
+        if self.ignore_index is None:
+            return super().reduce(per_sample)
+        counted = getattr(self, "counted", None)
+        if counted is None or per_sample.shape != counted.shape:
+            raise ValueError(f"SequenceCrossEntropy.reduce: with ignore_index the per-token losses must come from "
+                             f"the last forward (shape {None if counted is None else counted.shape}), got shape "
+                             f"{per_sample.shape}")
+        return float(np.sum(per_sample, dtype=np.float64) / self.count)
+
+    def backward(self):
+        d = self.probs.copy()
+        d[np.arange(d.shape[0]), self.y] -= 1
+        d *= self.counted.reshape(-1, 1)
+        return (d / d.dtype.type(self.count)).reshape(*self.counted.shape, -1)
 
 
 class MulticlassSVM(Loss):

@@ -6,6 +6,7 @@ side) so the gradient checker can tell a crossed kink from a wrong derivative.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import erf
 
 from .base import Layer
 
@@ -64,6 +65,26 @@ class Sigmoid(Layer):
 
     def backward(self, dy):
         return dy * self.y * (1 - self.y)
+
+
+class GELU(Layer):
+    """Gaussian error linear unit (Hendrycks & Gimpel 2016), the exact form (PyTorch's default)::
+
+        y = x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))        Phi: the standard normal CDF
+
+    Any shape.  Smooth (no kink, no ``winners``).  dy/dx = Phi(x) + x * phi(x), phi the normal density.
+    """
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.x = x
+        self.cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / np.sqrt(2)))).astype(x.dtype, copy=False)
+        return x * self.cdf
+
+    def backward(self, dy):
+        x = self.x
+        pdf = np.exp(-0.5 * x * x) * x.dtype.type(1 / np.sqrt(2 * np.pi))
+        return dy * (self.cdf + x * pdf)
 
 
 class Softmax(Layer):

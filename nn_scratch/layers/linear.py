@@ -39,6 +39,8 @@ class Linear(Layer):
     """Affine layer: ``y = x @ W + b``.
 
     Shapes: x (N, D), W (D, M), b (M,), y (N, M), where D = ``in_features`` and M = ``out_features``.
+    Any leading axes are allowed: x (N, T, D) gives y (N, T, M) -- the same W applied at every time step
+    (the "temporal affine" layer of a language model's output), computed as one (N*T, D) @ (D, M) product.
 
     Parameters are created in ``dtype`` (float32 by default, the training dtype); inputs of another dtype
     are converted to it so no computation silently upcasts.  ``init`` picks the initialization
@@ -70,22 +72,27 @@ class Linear(Layer):
         self.b = Parameter(np.zeros(out_features, dtype=dtype), "b", regularize=False) if bias else None
 
     def forward(self, x):
-        x = check_input(x, "x", ndim=2, last_dim=self.in_features, layer="Linear")
-        self.x = x.astype(self.W.value.dtype, copy=False)
+        x = check_input(x, "x", layer="Linear")
+        if x.ndim < 2:
+            raise ValueError(f"Linear: 'x' must have at least 2 dimensions (N, ..., {self.in_features}), "
+                             f"got {x.ndim} (shape {x.shape})")
+        check_input(x, "x", last_dim=self.in_features, layer="Linear")
+        self.lead = x.shape[:-1]                       # (N,) or (N, T, ...): flattened into the GEMM's rows
+        self.x = x.astype(self.W.value.dtype, copy=False).reshape(-1, self.in_features)
         y = self.x @ self.W.value
         if self.b is not None:
             y += self.b.value
-        return y
+        return y.reshape(*self.lead, self.out_features)
 
     def backward(self, dy):
-        dy = np.asarray(dy).astype(self.W.value.dtype, copy=False)
-        # y = x W + b  =>  dW = x^T dy,  db = sum_n dy_n,  dx = dy W^T
+        dy = np.asarray(dy).astype(self.W.value.dtype, copy=False).reshape(-1, self.out_features)
+        # y = x W + b  =>  dW = x^T dy,  db = sum_n dy_n,  dx = dy W^T   (rows n run over every leading index)
         np.matmul(self.x.T, dy, out=self.W.grad)
         if self.b is not None:
             np.sum(dy, axis=0, out=self.b.grad)
         if not self.input_grad:
             return None
-        return dy @ self.W.value.T
+        return (dy @ self.W.value.T).reshape(*self.lead, self.in_features)
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features}, dtype={self.W.value.dtype})"

@@ -1,4 +1,5 @@
-"""Batch normalization (Ioffe & Szegedy 2015) for (N, D) and spatial (N, C, H, W) inputs."""
+"""Batch normalization (Ioffe & Szegedy 2015) for (N, D) and spatial (N, C, H, W) inputs, and layer
+normalization (Ba et al. 2016) over the last axis of (N, D) or (N, T, D)."""
 from __future__ import annotations
 
 import numpy as np
@@ -90,3 +91,53 @@ class BatchNorm(Layer):
 
     def __repr__(self):
         return f"BatchNorm({self.num_features}, running_decay={self.running_decay}, eps={self.eps})"
+
+
+class LayerNorm(Layer):
+    """Normalize each sample's features (the last axis) by their own mean and variance, then scale and shift.
+
+    ``y = gamma * (x - mean) / sqrt(var + eps) + beta``, mean and (biased) var over the last axis only.
+
+    Shapes: x and y (N, D) or (N, T, D) (any leading axes); gamma, beta (D,) with D = ``normalized_shape``.
+    Unlike ``BatchNorm`` no statistic crosses samples or time steps, so training and evaluation compute the
+    same thing and a batch of one works.  ``eps`` = 1e-5 (PyTorch's default) keeps a constant row finite.
+    Parameters are in ``dtype`` (float32 by default); inputs are converted to it.
+    """
+
+    def __init__(self, normalized_shape: int, eps: float = 1e-5, dtype=np.float32):
+        super().__init__()
+        if isinstance(normalized_shape, bool) or not isinstance(normalized_shape, (int, np.integer)) \
+                or normalized_shape < 1:
+            raise ValueError(f"LayerNorm: 'normalized_shape' must be a positive integer (the size of the last "
+                             f"axis), got {normalized_shape!r}")
+        if not eps > 0:
+            raise ValueError(f"LayerNorm: 'eps' must be positive, got {eps!r}")
+        self.normalized_shape, self.eps = int(normalized_shape), float(eps)
+        self.gamma = Parameter(np.ones(normalized_shape, dtype=dtype), "gamma", regularize=False)
+        self.beta = Parameter(np.zeros(normalized_shape, dtype=dtype), "beta", regularize=False)
+
+    def forward(self, x):
+        x = check_input(x, "x", last_dim=self.normalized_shape, layer="LayerNorm")
+        dtype = self.gamma.value.dtype
+        x = x.astype(dtype, copy=False)
+        mean = x.mean(axis=-1, keepdims=True)
+        xc = x - mean
+        var = np.mean(xc * xc, axis=-1, keepdims=True)
+        self.inv_std = 1 / np.sqrt(var + dtype.type(self.eps))
+        self.xhat = xc * self.inv_std
+        return self.xhat * self.gamma.value + self.beta.value
+
+    def backward(self, dy):
+        dy = np.asarray(dy).astype(self.gamma.value.dtype, copy=False)
+        D = self.normalized_shape
+        rows = dy.reshape(-1, D)
+        np.sum(rows, axis=0, out=self.beta.grad)                                   # dbeta  = sum dy
+        np.sum(rows * self.xhat.reshape(-1, D), axis=0, out=self.gamma.grad)       # dgamma = sum dy * xhat
+        # As BatchNorm's compact form but over the D features of one row:
+        #   dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),   dxhat = gamma * dy
+        dxhat = dy * self.gamma.value
+        return self.inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                               - self.xhat * np.mean(dxhat * self.xhat, axis=-1, keepdims=True))
+
+    def __repr__(self):
+        return f"LayerNorm({self.normalized_shape}, eps={self.eps})"
