@@ -209,7 +209,9 @@ def test_linear_rejects_wrong_width_and_rank():
     layer = Linear(4, 2)
     with pytest.raises(ValueError, match=r"must have 4 features.*got 3"):
         layer.forward(np.zeros((5, 3)))
-    with pytest.raises(ValueError, match=r"must have 2 dimensions, got 3"):
+    with pytest.raises(ValueError, match=r"must have at least 2 dimensions .*, got 1"):
+        layer.forward(np.zeros(4))
+    with pytest.raises(ValueError, match=r"must have 4 features.*got 1"):      # (N, T, D) is fine, but D = 4
         layer.forward(np.zeros((5, 4, 1)))
     with pytest.raises(TypeError, match="numeric"):
         layer.forward(np.array([["a", "b", "c", "d"]]))
