@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data._checks import check_Xy
+from .layers.base import skip_input_grad
 from .optim import SGD, Optimizer
 
 __all__ = ["lr_range_test", "LRRangeResult", "plot_lr_range_test"]
@@ -103,7 +104,9 @@ def lr_range_test(model, loss, X, y, optimizer=None, *, start_lr=1e-7, end_lr=10
                     order, pos = rng.permutation(N), 0
                 idx = order[pos:pos + batch_size]
                 pos += batch_size
-                scores = model.forward(X[idx])
+                xb = X[idx]
+                with skip_input_grad(xb):                      # the data's gradient is not needed
+                    scores = model.forward(xb)
                 if not np.all(np.isfinite(scores)):
                     diverged = True
                     break

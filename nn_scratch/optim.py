@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.base import Parameter
+from .layers.base import Parameter, skip_input_grad
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "lbfgs", "LBFGSResult",
            "ClipByGlobalNorm", "AddWeightDecay", "ScaleByLearningRate", "Momentum",
@@ -478,7 +478,8 @@ def lbfgs(model, loss, X, y, reg=None, maxiter: int = 500, tol: float = 1e-10) -
 
     def objective(w):
         unpack(w)
-        per_sample = loss.forward(work.forward(X64), y)
+        with skip_input_grad(X64):               # the data's gradient is not needed
+            per_sample = loss.forward(work.forward(X64), y)
         J = loss.reduce(per_sample)
         work.backward(loss.backward())
         if reg is not None:

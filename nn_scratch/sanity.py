@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layers.base import Layer
+from .layers.base import Layer, skip_input_grad
 from .losses import L2, MulticlassSVM, SoftmaxCrossEntropy, is_classification, unwrap_loss
 
 __all__ = ["CheckResult", "SanityReport", "check_initial_loss", "check_regularization_raises_loss",
@@ -125,7 +125,8 @@ def _train_full_batch(model, loss, X, y, steps, optimizer, stop=None, check_ever
     inner, curve = unwrap_loss(loss), []
     model.train()
     for t in range(steps):
-        scores = model.forward(X)
+        with skip_input_grad(X):                    # the data's gradient is not needed
+            scores = model.forward(X)
         if not np.all(np.isfinite(scores)):
             curve.append(math.nan)
             break

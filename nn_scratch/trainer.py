@@ -36,6 +36,7 @@ import numpy as np
 from . import checkpoints
 from .callbacks import Callback, NaNGuard, TrainingDiverged
 from .history import EVAL_COLUMNS, History
+from .layers.base import skip_input_grad
 from .losses import L2, Flooding, is_classification, unwrap_loss
 
 __all__ = ["History", "Trainer", "TrainingDiverged", "is_classification"]
@@ -132,7 +133,8 @@ class Trainer:
     def _train_step(self, Xb, yb):
         with self._quiet():
             self.model.train()
-            scores = self.model.forward(Xb)
+            with skip_input_grad(Xb):          # nobody reads the data's gradient: the first layer skips it
+                scores = self.model.forward(Xb)
             if self.nan_guard is not None:
                 self.nan_guard.check(self, "scores", scores)
             per_sample = self.loss.forward(scores, yb)

@@ -27,8 +27,35 @@ tuple of layers) is a sub-layer.  A user's own layer therefore needs no registra
         def backward(self, dy):
             self.a.grad[...] = np.sum(dy * self.x)
             return self.a.value * dy
+
+The data's gradient is skipped where nobody reads it
+----------------------------------------------------
+``backward`` returns dx whenever a caller asks for it: a gradient check of the input, a saliency map, a
+user's own loop.  But everything in the package that *trains* (the ``Trainer``, the LR range test, the
+sanity checks and through them the search helpers and the demo) throws the model's dx away: it is the
+gradient of the data.  For the first ``Linear`` or ``Conv2D`` that gradient (``dy @ W.T``, or a
+convolution and col2im) costs as much as the weights' own, so those loops run the forward pass inside
+``skip_input_grad(X)``.  The rule:
+
+* inside ``with skip_input_grad(X):`` the array ``X`` is *data*: a layer whose ``forward`` receives that
+  very array object and that supports skipping (``needs_input_grad(self, x)`` is False) remembers it, and
+  its next ``backward`` sets its parameters' grads as always but returns None instead of dx;
+* ``Flatten`` and ``Dropout`` pass the mark on (their output is data when their input is), so a first
+  ``Flatten() -> Linear`` skips too;
+* only what the forward received decides, so it works the same for a ``Sequential`` and for your own model
+  made of layers, at any depth; outside the block (``evaluate``, the gradient checker, the monitors, your
+  own loop) nothing changes and dx is computed;
+* a layer of yours needs no change: it does not ask ``needs_input_grad``, so it always returns its dx,
+  which is correct, only not skipped.  To let it skip as well, test ``needs_input_grad(self, x)`` in its
+  forward and return None from backward when that was False.  A model of yours that *adds* the dx of a
+  layer fed the raw data to something else (``return fc1.backward(dh) + dy``) must allow for None.
+
+``Linear(..., input_grad=False)`` / ``Conv2D(..., input_grad=False)`` skip dx always, everywhere.
 """
 from __future__ import annotations
+
+import contextlib
+import contextvars
 
 import numpy as np
 
@@ -208,6 +235,51 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+# -- skipping the data's gradient (see the module docstring) ---------------------------------------------
+_DATA = contextvars.ContextVar("nn_scratch_data_arrays", default=())
+
+
+@contextlib.contextmanager
+def skip_input_grad(*arrays):
+    """Within the block, the given arrays are data: a layer fed one of them skips its dx in backward.
+
+    Used by every training loop of the package around ``model.forward(X_batch)``; use it in your own
+    loop when you do not read ``model.backward``'s return value::
+
+        with skip_input_grad(xb):
+            scores = model.forward(xb)
+        model.backward(loss.backward())          # returns None (dx was not computed); grads are set
+
+    Thread-safe (a ``contextvars`` variable): each thread sees only its own marks.
+    """
+    token = _DATA.set(list(arrays))
+    try:
+        yield
+    finally:
+        _DATA.reset(token)
+
+
+def is_data(x) -> bool:
+    """True inside ``skip_input_grad`` when ``x`` is one of the marked arrays (the very object)."""
+    return any(x is a for a in _DATA.get())
+
+
+def needs_input_grad(layer, x) -> bool:
+    """Must ``layer``'s next backward compute dx for this forward input ``x``?  No when the layer was built
+    with ``input_grad=False`` or when ``x`` is data (``skip_input_grad``).  Call it at the top of forward,
+    before ``x`` is converted, and keep the answer for backward."""
+    return getattr(layer, "input_grad", True) and not is_data(x)
+
+
+def pass_on_data(x, y):
+    """For a parameter-free layer whose output ``y`` depends on nothing but its input ``x``: if ``x`` is data,
+    mark ``y`` as data too (so the layer after it skips its dx).  Returns ``y``."""
+    marked = _DATA.get()
+    if marked and y is not x and is_data(x):
+        marked.append(y)
+    return y
 
 
 def find_generators(obj) -> list:

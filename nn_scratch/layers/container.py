@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, pass_on_data
 
 
 class Sequential(Layer):
     """Apply ``layers`` in order; itself a Layer, so it nests and checks like any other.
 
     ``forward`` feeds each output to the next layer; ``backward`` walks the list in reverse, passing
-    each layer's dx on as the previous layer's dy (the chain rule, one link per layer).
+    each layer's dx on as the previous layer's dy (the chain rule, one link per layer).  Inside
+    ``skip_input_grad`` the first layer with parameters gets the data itself and returns None for dx,
+    which ``backward`` then returns (see ``layers.base``).
     """
 
     def __init__(self, layers):
@@ -28,6 +30,8 @@ class Sequential(Layer):
 
     def backward(self, dy):
         for layer in reversed(self.layers):
+            if dy is None:          # a layer fed the data skipped its dx; those before it only pass data on
+                return None
             dy = layer.backward(dy)
         return dy
 
@@ -43,12 +47,14 @@ class Sequential(Layer):
 
 
 class Flatten(Layer):
-    """Reshape (N, d1, d2, ...) to (N, d1*d2*...); backward restores the shape."""
+    """Reshape (N, d1, d2, ...) to (N, d1*d2*...); backward restores the shape.
+
+    Flattened data is data: inside ``skip_input_grad`` the layer after a first Flatten skips its dx too."""
 
     def forward(self, x):
         x = np.asarray(x)
         self.shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return pass_on_data(x, x.reshape(x.shape[0], -1))    # flattened data is still data
 
     def backward(self, dy):
-        return dy.reshape(self.shape)
+        return None if dy is None else dy.reshape(self.shape)

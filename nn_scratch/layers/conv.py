@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Layer, Parameter, check_input
+from .base import Layer, Parameter, check_input, needs_input_grad
 from .linear import init_weights
 
 
@@ -64,7 +64,8 @@ class Conv2D(Layer):
     ``y[n, f] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, stride*h + i, stride*w + j]``
 
     ``kernel_size`` is an int or a pair (HH, WW).  ``init`` and ``rng`` as for ``Linear`` (fan-in C*HH*WW).
-    ``input_grad=False`` makes ``backward`` skip dx and return None -- for a first layer, whose input is data.
+    ``backward`` returns None instead of dx when the forward input was data (``skip_input_grad``, used by
+    every training loop of the package) or always with ``input_grad=False``; see ``layers.base``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride: int = 1, padding: int = 0,
@@ -86,6 +87,7 @@ class Conv2D(Layer):
         self.b = Parameter(np.zeros(out_channels, dtype=dtype), "b", regularize=False)
 
     def forward(self, x):
+        self.dx_needed = needs_input_grad(self, x)       # False for the data: see layers.base
         x = check_input(x, "x", ndim=4, layer="Conv2D")
         N, C, H, W = x.shape
         HH, WW = self.kernel_size
@@ -111,7 +113,7 @@ class Conv2D(Layer):
         # y_n = W2d cols_n + b  =>  dW2d = sum_n dy_n cols_n^T,  db = sum over n and pixels,  dcols_n = W2d^T dy_n
         np.sum(dy, axis=(0, 2, 3), out=self.b.grad)
         self.W.grad[...] = np.matmul(d3, self.cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
-        if not self.input_grad:
+        if not self.dx_needed:
             return None
         dcols = self.W.value.reshape(F, -1).T @ d3                        # (N, K, P)
         return col2im(dcols, self.x_shape, *self.kernel_size, self.stride, self.padding)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, pass_on_data
 
 
 class Dropout(Layer):
@@ -31,10 +31,10 @@ class Dropout(Layer):
         keep = 1.0 - self.drop_prob
         # mask already carries the 1/keep scale, so y = x * mask and dx = dy * mask
         self.mask = (self.rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
-        return x * self.mask
+        return pass_on_data(x, x * self.mask)     # dropped-out data is still data (see layers.base)
 
     def backward(self, dy):
-        return dy if self.mask is None else dy * self.mask
+        return dy if self.mask is None or dy is None else dy * self.mask
 
     def __repr__(self):
         return f"Dropout(drop_prob={self.drop_prob})"

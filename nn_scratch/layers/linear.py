@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, check_input
+from .base import Layer, Parameter, check_input, needs_input_grad
 
 
 def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight_scale=0.01):
@@ -54,9 +54,10 @@ class Linear(Layer):
     and the layers before it would get no gradient at all.  ``init="gaussian", weight_scale=1e-2`` is the
     "small but not zero" alternative.
 
-    ``input_grad=False`` makes ``backward`` skip dx (it returns None) while still setting the parameter
-    grads.  Use it for a network's first layer: its input is the data, whose gradient nobody needs, and
-    computing dx costs as much as dW.
+    ``backward`` returns None instead of dx (the parameter grads are set all the same) when the forward
+    input was data inside ``skip_input_grad`` -- what every training loop of the package does, so a first
+    layer never computes the data's gradient there (it costs as much as dW) -- or always with
+    ``input_grad=False``.  See "The data's gradient" in ``layers.base``.
     """
 
     def __init__(self, in_features: int, out_features: int, init="he", weight_scale=0.01,
@@ -72,6 +73,7 @@ class Linear(Layer):
         self.b = Parameter(np.zeros(out_features, dtype=dtype), "b", regularize=False) if bias else None
 
     def forward(self, x):
+        self.dx_needed = needs_input_grad(self, x)       # False for the data: see layers.base
         x = check_input(x, "x", layer="Linear")
         if x.ndim < 2:
             raise ValueError(f"Linear: 'x' must have at least 2 dimensions (N, ..., {self.in_features}), "
@@ -90,7 +92,7 @@ class Linear(Layer):
         np.matmul(self.x.T, dy, out=self.W.grad)
         if self.b is not None:
             np.sum(dy, axis=0, out=self.b.grad)
-        if not self.input_grad:
+        if not self.dx_needed:
             return None
         return (dy @ self.W.value.T).reshape(*self.lead, self.in_features)
 
