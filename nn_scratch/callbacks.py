@@ -22,6 +22,7 @@ import os
 
 import numpy as np
 
+from ._checks import check_bool, check_int, check_number
 from .checkpoints import save_checkpoint
 from .losses import is_classification
 
@@ -50,8 +51,7 @@ def _check_monitor(who, monitor, mode, min_delta=0.0):
     if mode not in ("min", "max"):
         raise ValueError(f"{who}: 'mode' must be given explicitly as 'min' (for a loss) or 'max' (for an "
                          f"accuracy), got {mode!r}")
-    if not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
-        raise ValueError(f"{who}: 'min_delta' must be a number >= 0, got {min_delta!r}")
+    check_number("min_delta", min_delta, who=who, low=0)
 
 
 def _check_monitor_available(who, monitor, trainer):
@@ -106,8 +106,9 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", mode=None, min_delta=0.0, patience=5, adaptive=False,
                  restore_best=True, verbose=False):
         _check_monitor("EarlyStopping", monitor, mode, min_delta)
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
-            raise ValueError(f"EarlyStopping: 'patience' must be a positive integer, got {patience!r}")
+        check_int("patience", patience, minimum=1, who="EarlyStopping")
+        for name, flag in (("adaptive", adaptive), ("restore_best", restore_best), ("verbose", verbose)):
+            check_bool(name, flag, who="EarlyStopping")
         self.monitor, self.mode, self.min_delta = monitor, mode, float(min_delta)
         self.patience, self.adaptive, self.restore_best = int(patience), bool(adaptive), bool(restore_best)
         self.verbose = verbose
@@ -204,6 +205,8 @@ class Checkpoint(Callback):
             raise ValueError(f"Checkpoint: 'filename' must end with .npz, got {filename!r}")
         if keep not in ("best", "all"):
             raise ValueError(f"Checkpoint: 'keep' must be 'best' or 'all', got {keep!r}")
+        if not isinstance(dirpath, (str, os.PathLike)) or not os.fspath(dirpath):
+            raise TypeError(f"Checkpoint: 'dirpath' must be a non-empty folder path (str or Path), got {dirpath!r}")
         self.dirpath, self.monitor, self.mode = os.fspath(dirpath), monitor, mode
         self.save_best, self.every, self.filename, self.keep = bool(save_best), every, str(filename), keep
         self._reset()
@@ -268,8 +271,7 @@ class WeightAverage(Callback):
     """
 
     def __init__(self, decay=0.999, evaluate_with_average=True, apply_at_end=False):
-        if not isinstance(decay, numbers.Real) or not 0 <= decay < 1:
-            raise ValueError(f"WeightAverage: 'decay' must be in [0, 1), got {decay!r}")
+        check_number("decay", decay, who="WeightAverage", low=0, high=1, high_open=True)
         self.decay, self.evaluate_with_average, self.apply_at_end = float(decay), bool(evaluate_with_average), \
             bool(apply_at_end)
         self.params, self.m, self.t = None, None, 0

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_has, check_number
+
 __all__ = ["Loss", "SoftmaxCrossEntropy", "SequenceCrossEntropy", "MulticlassSVM", "MSE", "L2", "Flooding",
            "unwrap_loss", "is_classification"]
 
@@ -183,9 +185,7 @@ class MulticlassSVM(Loss):
     """
 
     def __init__(self, margin: float = 1.0):
-        if margin <= 0:
-            raise ValueError(f"MulticlassSVM: 'margin' must be positive, got {margin!r}")
-        self.margin = margin
+        self.margin = check_number("margin", margin, who="MulticlassSVM", low=0, low_open=True)
 
     def forward(self, scores, y):
         scores = _check_scores(scores, who="MulticlassSVM")
@@ -239,9 +239,7 @@ class L2:
     """
 
     def __init__(self, reg: float):
-        if not reg >= 0:
-            raise ValueError(f"L2: 'reg' must be >= 0, got {reg!r}")
-        self.reg = float(reg)
+        self.reg = check_number("reg", reg, who="L2", low=0)
 
     @staticmethod
     def _targets(params):
@@ -267,9 +265,9 @@ class Flooding(Loss):
     """
 
     def __init__(self, loss: Loss, level: float):
-        if not level >= 0:
-            raise ValueError(f"Flooding: 'level' must be >= 0, got {level!r}")
-        self.loss, self.level = loss, float(level)
+        check_has("loss", loss, ("forward", "backward", "reduce"), "a Loss such as SoftmaxCrossEntropy()",
+                  who="Flooding")
+        self.loss, self.level = loss, check_number("level", level, who="Flooding", low=0)
         self.below_count = 0
         self.calls = 0
 

@@ -41,6 +41,7 @@ import numbers
 
 import numpy as np
 
+from ._checks import check_int, check_rng
 from .callbacks import Callback
 from .losses import unwrap_loss
 
@@ -137,6 +138,11 @@ class PerSampleLoss(Monitor):
             raise ValueError(f"PerSampleLoss: 'on' must be 'val' or 'train' (or give X and y), got {on!r}")
         if (X is None) != (y is None):
             raise ValueError("PerSampleLoss: give both 'X' and 'y' or neither")
+        if X is not None:
+            X, y = _probe("PerSampleLoss", "X", X), np.asarray(y)
+            if y.ndim < 1 or y.shape[0] != X.shape[0]:
+                raise ValueError(f"PerSampleLoss: 'y' must have one target per row of 'X' ({X.shape[0]}), "
+                                 f"got shape {y.shape}")
         self.on, self.X, self.y = on, X, y
         self.key = key or self.key
 
@@ -155,6 +161,23 @@ class PerSampleLoss(Monitor):
                                correct=r.get("correct", np.zeros(0, bool)))
 
 
+def _probe(who, name, X):
+    """A probe batch: a numeric array with at least one row and no NaN (it is small; scanning it is cheap)."""
+    X = np.asarray(X)
+    if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+        raise TypeError(f"{who}: '{name}' must be a numeric array, got dtype {X.dtype}")
+    if X.ndim < 1 or X.shape[0] == 0:
+        raise ValueError(f"{who}: '{name}' must hold at least one sample on axis 0, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{who}: '{name}' contains NaN or inf")
+    return X
+
+
+def _histogram_options(who, bins, sample_size, seed):
+    check_rng("seed", seed, who=who)
+    return check_int("bins", bins, minimum=1, who=who), check_int("sample_size", sample_size, minimum=0, who=who), seed
+
+
 def _named_layers(model):
     layers = getattr(model, "layers", None)
     if isinstance(layers, (list, tuple)) and layers:
@@ -170,8 +193,8 @@ class ActivationStats(Monitor):
 
     def __init__(self, X_probe, every=1, at_steps=None, bins=30, sample_size=100, seed=0):
         super().__init__(every, at_steps)
-        self.X = np.asarray(X_probe)
-        self.bins, self.sample_size, self.seed = int(bins), int(sample_size), seed
+        self.X = _probe("ActivationStats", "X_probe", X_probe)
+        self.bins, self.sample_size, self.seed = _histogram_options("ActivationStats", bins, sample_size, seed)
 
     def measure(self, trainer):
         rng = np.random.default_rng(self.seed)
@@ -197,8 +220,11 @@ class GradientStats(Monitor):
 
     def __init__(self, X_probe, y_probe, every=1, at_steps=None, bins=30, sample_size=100, seed=0):
         super().__init__(every, at_steps)
-        self.X, self.y = np.asarray(X_probe), np.asarray(y_probe)
-        self.bins, self.sample_size, self.seed = int(bins), int(sample_size), seed
+        self.X, self.y = _probe("GradientStats", "X_probe", X_probe), np.asarray(y_probe)
+        if self.y.ndim < 1 or self.y.shape[0] != self.X.shape[0]:
+            raise ValueError(f"GradientStats: 'y_probe' must have one target per row of 'X_probe' "
+                             f"({self.X.shape[0]}), got shape {self.y.shape}")
+        self.bins, self.sample_size, self.seed = _histogram_options("GradientStats", bins, sample_size, seed)
 
     def measure(self, trainer):
         rng = np.random.default_rng(self.seed)

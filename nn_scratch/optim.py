@@ -48,6 +48,26 @@ def _at(h, t):
     return h(t) if callable(h) else h
 
 
+def _scheduled(name, h, t, low=0.0, high=None):
+    """``h(t)`` for a schedule, checked at every use (a constant was checked at construction): a rate that
+    a schedule drives negative, NaN or (for momentum) to 1 or more would make the step climb the loss."""
+    if not callable(h):
+        return h
+    v = h(t)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"the schedule of '{name}' must return a number, got {type(v).__name__} {v!r} at step {t}")
+    if not np.isfinite(v) or v < low or (high is not None and v >= high):
+        where = f"in [{low:g}, {high:g})" if high is not None else f">= {low:g}"
+        why = "a momentum >= 1 lets the velocity grow without bound" if high is not None else \
+            f"a negative {name} steps uphill"
+        raise ValueError(f"the schedule of '{name}' ({getattr(h, '__name__', type(h).__name__)}) gave {float(v):.6g} "
+                         f"at step {t}; '{name}' must be finite and {where} ({why}); fix the schedule")
+    return v
+
+
+_SCHEDULABLE = (("lr", None), ("momentum", 1.0), ("weight_decay", None))
+
+
 def _check_hyper(who, name, value, low=None, high=None, low_open=False, high_open=False, schedulable=True):
     """A number within [low, high] (open ends as asked), or a callable when ``schedulable``."""
     if schedulable and callable(value):
@@ -289,7 +309,15 @@ class Optimizer:
         return float(_at(self.lr, self.t))
 
     def step(self) -> None:
-        """Update every ``p.value`` in place from ``p.grad``; then ``t += 1``."""
+        """Update every ``p.value`` in place from ``p.grad``; then ``t += 1``.
+
+        A scheduled hyperparameter is checked first, so a schedule gone negative (or a momentum >= 1) stops
+        the step with a ValueError before any weight or optimizer state changes."""
+        for link in self.chain:
+            for name, high in _SCHEDULABLE:
+                h = getattr(link, name, None)
+                if callable(h):
+                    _scheduled(name, h, self.t, high=high)
         updates = [p.grad for p in self.params]
         self.last_grad_norm = global_norm(updates)
         for link in self.chain:
@@ -343,6 +371,8 @@ class Optimizer:
 
 def _clip_and_decay(who, weight_decay, clip_norm):
     weight_decay = _check_hyper(who, "weight_decay", weight_decay, low=0)
+    if clip_norm is not None:
+        clip_norm = _check_hyper(who, "clip_norm", clip_norm, low=0, low_open=True, schedulable=False)
     clip = None if clip_norm is None else ClipByGlobalNorm(clip_norm)
     decay = AddWeightDecay(weight_decay) if callable(weight_decay) or weight_decay != 0 else None
     return clip, decay

@@ -319,7 +319,7 @@ def test_weight_decay_skips_parameters_with_regularize_false():
     (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov", ValueError),
     (lambda p: Adam(p, beta1=1.0), "'beta1'", ValueError),
     (lambda p: RMSprop(p, lr=0.1, eps=0), "'eps'", ValueError),
-    (lambda p: SGD(p, lr=0.1, clip_norm=0), "'max_norm'", ValueError),
+    (lambda p: SGD(p, lr=0.1, clip_norm=0), "SGD: 'clip_norm'", ValueError),
     (lambda p: SGD(p[0], lr=0.1), "single Parameter", TypeError),
     (lambda p: SGD([], lr=0.1), "empty", ValueError),
     (lambda p: SGD([p[0], p[0]], lr=0.1), "twice", ValueError),

@@ -1,18 +1,15 @@
-"""Small argument checks shared by the data modules (errors name the argument, the expected and the actual)."""
+"""Argument checks of the data modules (errors name the argument, the expected and the actual).
+
+The generic number / dtype / seed checks live in ``nn_scratch._checks`` (one home for the package); they are
+re-exported here for the data modules.
+"""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-
-def check_int(name, value, minimum=None):
-    """Return ``value`` as an int, or raise TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name!r} must be an integer, got {type(value).__name__} {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name!r} must be >= {minimum}, got {value!r}")
-    return int(value)
+from .._checks import check_dtype, check_float_dtype, check_int, check_rng  # noqa: F401  (re-exported)
 
 
 def check_fraction(name, value, low_open=False):
@@ -24,25 +21,6 @@ def check_fraction(name, value, low_open=False):
         interval = "(0, 1)" if low_open else "[0, 1)"
         raise ValueError(f"{name!r} must be in {interval}, got {value!r}")
     return float(value)
-
-
-def check_float_dtype(name, dtype):
-    """A numpy floating dtype (float16/32/64)."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(f"{name!r} must be a numpy floating dtype, got {dtype!r}") from err
-    if not np.issubdtype(dt, np.floating):
-        raise TypeError(f"{name!r} must be a floating dtype such as np.float32, got {dt}")
-    return dt
-
-
-def check_dtype(name, dtype):
-    """Any numpy dtype (used where uint8 pixels are allowed when ``scale=False``)."""
-    try:
-        return np.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(f"{name!r} must be a numpy dtype, got {dtype!r}") from err
 
 
 def check_image_options(dtype, scale, limit):
@@ -61,15 +39,6 @@ def check_kind_checksums(kind, checksums):
         raise ValueError(f"'kind' must be 'train' or 'test', got {kind!r}")
     if checksums is not None and not isinstance(checksums, dict):
         raise TypeError(f"'checksums' must be a dict {{filename: md5}} or None, got {type(checksums).__name__}")
-
-
-def check_rng(name, rng):
-    """A seed (int or None) or a ``numpy.random.Generator`` -> Generator."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"{name!r} must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def check_Xy(X, y, allow_y_none=False):

@@ -28,6 +28,19 @@ def _is_gzip(path):
         return f.read(2) == b"\x1f\x8b"
 
 
+def _read_at_most(f, size, chunk=1 << 24):
+    """Read ``size`` bytes (fewer at the end of the stream) in chunks, so a header that promises far more
+    than the file holds costs only what is really there, never a huge allocation up front."""
+    parts, got = [], 0
+    while got < size:
+        part = f.read(min(chunk, size - got))
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
 def read_idx(path, limit=None, expected_magic=None, dataset="IDX"):
     """Parse an IDX file (gzip or plain) -> array of shape (n, *dims[1:]) in native byte order.
 
@@ -54,10 +67,16 @@ def read_idx(path, limit=None, expected_magic=None, dataset="IDX"):
             if len(dims_raw) < 4 * ndim:
                 raise corrupt(dataset, path, f"header truncated: needs {ndim} sizes")
             dims = np.frombuffer(dims_raw, dtype=">u4").astype(np.int64)
+            if not dims.all():
+                raise corrupt(dataset, path, f"the header gives a size of 0 (sizes {dims.tolist()}): the file "
+                                             "holds no items, nothing to load")
             n = int(dims[0]) if limit is None else min(int(limit), int(dims[0]))
             dt = np.dtype(_TYPES[type_code]).newbyteorder(">")
             item = int(np.prod(dims[1:])) * dt.itemsize
-            body = f.read(n * item)
+            if opener is open and 4 + 4 * ndim + n * item > path.stat().st_size:
+                raise corrupt(dataset, path, f"truncated: the header promises {int(dims[0])} items of {item} "
+                                             f"bytes, the file has {path.stat().st_size} bytes")
+            body = _read_at_most(f, n * item)
             if len(body) < n * item:
                 raise corrupt(dataset, path, f"truncated: the header promises {int(dims[0])} items of {item} "
                                              f"bytes, found {len(body) // item if item else 0} complete items")

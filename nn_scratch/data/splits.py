@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import check_number
 from ._checks import check_float_dtype, check_fraction, check_int, check_rng, check_Xy
 
 
@@ -119,7 +120,7 @@ class Standardizer:
     """
 
     def __init__(self, eps=1e-8, dtype=np.float32):
-        self.eps = float(eps)
+        self.eps = check_number("eps", eps, who="Standardizer", low=0)
         self.dtype = check_float_dtype("dtype", dtype)
         self.mean = None
         self.std = None

@@ -31,8 +31,8 @@ from ._checks import check_float_dtype, check_int, check_rng
 def _check_nonneg(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name!r} must be a number, got {type(value).__name__} {value!r}")
-    if not value >= 0:
-        raise ValueError(f"{name!r} must be >= 0, got {value!r}")
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{name!r} must be >= 0 and finite, got {value!r}")
     return float(value)
 
 

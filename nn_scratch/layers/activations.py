@@ -8,19 +8,20 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
-from .base import Layer
+from .._checks import check_number
+from .base import Layer, check_dy, check_input
 
 
 class ReLU(Layer):
     """``y = max(0, x)``; any shape.  dy/dx = 1 where x > 0, else 0 (0 chosen at x == 0)."""
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_input(x, "x", layer="ReLU")
         self.winners = x > 0          # which side of max(0, x) won: the kink record
         return np.maximum(x, 0)
 
     def backward(self, dy):
-        return dy * self.winners
+        return check_dy(self, dy, "winners") * self.winners
 
 
 class LeakyReLU(Layer):
@@ -28,16 +29,19 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha: float = 0.01):
         super().__init__()
-        if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyReLU: 'alpha' must be in [0, 1), got {alpha!r}")
-        self.alpha = alpha
+        self.alpha = check_number("alpha", alpha, who="LeakyReLU", low=0, high=1, high_open=True)
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_input(x, "x", layer="LeakyReLU")
+        if x.dtype.kind != "f":                      # alpha * x must not be truncated to an integer
+            x = x.astype(np.float64)
         self.winners = x > 0
         return np.where(self.winners, x, x * x.dtype.type(self.alpha))
 
     def backward(self, dy):
+        dy = check_dy(self, dy, "winners")
+        if dy.dtype.kind != "f":
+            dy = dy.astype(np.float64)
         return np.where(self.winners, dy, dy * dy.dtype.type(self.alpha))
 
 
@@ -45,11 +49,11 @@ class Tanh(Layer):
     """``y = tanh(x)``; any shape.  dy/dx = 1 - y^2."""
 
     def forward(self, x):
-        self.y = np.tanh(x)
+        self.y = np.tanh(check_input(x, "x", layer="Tanh"))
         return self.y
 
     def backward(self, dy):
-        return dy * (1 - self.y * self.y)
+        return check_dy(self, dy, "y") * (1 - self.y * self.y)
 
 
 class Sigmoid(Layer):
@@ -59,12 +63,12 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_input(x, "x", layer="Sigmoid")
         self.y = 0.5 * (1 + np.tanh(0.5 * x))
         return self.y
 
     def backward(self, dy):
-        return dy * self.y * (1 - self.y)
+        return check_dy(self, dy, "y") * self.y * (1 - self.y)
 
 
 class GELU(Layer):
@@ -95,10 +99,13 @@ class Softmax(Layer):
     """
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_input(x, "x", layer="Softmax")
+        if x.ndim == 0:
+            raise ValueError("Softmax: 'x' must have at least one dimension (the classes are the last), got a scalar")
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         self.y = e / e.sum(axis=-1, keepdims=True)
         return self.y
 
     def backward(self, dy):
+        dy = check_dy(self, dy, "y")
         return self.y * (dy - np.sum(dy * self.y, axis=-1, keepdims=True))

@@ -313,3 +313,27 @@ def check_input(x, name: str = "x", ndim=None, last_dim=None, layer: str = "laye
         raise ValueError(f"{layer}: '{name}' must have {last_dim} features in its last dimension, "
                          f"got {x.shape[-1]} (shape {x.shape})")
     return x
+
+
+def check_dy(layer, dy, cache: str, expect=None):
+    """Validate ``backward``'s ``dy`` at no real cost (no scan of the array): forward must have run, and ``dy``
+    must have the shape of that forward's output.  ``cache`` names the attribute forward sets: an array of the
+    output's shape or the output shape itself (a tuple); or give ``expect(cached) -> output shape``.
+    Returns ``dy`` as an ndarray (None stays None: the data's gradient was skipped, see above).
+
+    Without this, a ``dy`` of the wrong shape may broadcast silently (ReLU's ``dy * winners``) and a
+    backward before any forward fails with an ``AttributeError`` that does not say what went wrong.
+    """
+    ref = getattr(layer, cache, None)
+    who = type(layer).__name__
+    if ref is None:
+        raise RuntimeError(f"{who}: backward(dy) was called before forward(x); run forward first, it keeps "
+                           "the values the gradient needs")
+    if dy is None:                    # the layer after skipped its dx (``skip_input_grad``): nothing to check
+        return None
+    shape = tuple(expect(ref)) if expect is not None else ref if isinstance(ref, tuple) else ref.shape
+    if not isinstance(dy, np.ndarray):
+        dy = np.asarray(dy)
+    if dy.shape != shape:
+        raise ValueError(f"{who}: 'dy' must have the shape of the last forward's output {shape}, got {dy.shape}")
+    return dy

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, pass_on_data
+from .base import Layer, check_dy, check_input, pass_on_data
 
 
 class Sequential(Layer):
@@ -17,7 +17,13 @@ class Sequential(Layer):
 
     def __init__(self, layers):
         super().__init__()
-        layers = list(layers)
+        wanted = "a list of Layers, e.g. Sequential([Linear(2, 3), ReLU()])"
+        if isinstance(layers, (Layer, str, bytes)) or layers is None:
+            raise TypeError(f"Sequential: 'layers' must be {wanted}, got {type(layers).__name__}")
+        try:
+            layers = list(layers)
+        except TypeError:
+            raise TypeError(f"Sequential: 'layers' must be {wanted}, got {type(layers).__name__}") from None
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: 'layers[{i}]' must be a Layer, got {type(layer).__name__}")
@@ -52,9 +58,12 @@ class Flatten(Layer):
     Flattened data is data: inside ``skip_input_grad`` the layer after a first Flatten skips its dx too."""
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_input(x, "x", layer="Flatten")
+        if x.ndim == 0:
+            raise ValueError("Flatten: 'x' must have a sample axis (N, ...), got a scalar")
         self.shape = x.shape
         return pass_on_data(x, x.reshape(x.shape[0], -1))    # flattened data is still data
 
     def backward(self, dy):
+        dy = check_dy(self, dy, "shape", lambda s: (s[0], int(np.prod(s[1:]))))
         return None if dy is None else dy.reshape(self.shape)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Layer, Parameter, check_input, needs_input_grad
+from .._checks import check_bool, check_float_dtype, check_int, check_number, check_rng
+from .base import Layer, Parameter, check_dy, check_input, needs_input_grad
 from .linear import init_weights
 
 
@@ -71,12 +72,20 @@ class Conv2D(Layer):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride: int = 1, padding: int = 0,
                  init="he", weight_scale=0.01, rng=None, dtype=np.float32, input_grad: bool = True):
         super().__init__()
-        HH, WW = (kernel_size, kernel_size) if np.isscalar(kernel_size) else tuple(kernel_size)
+        if isinstance(kernel_size, (tuple, list, np.ndarray)) and np.shape(kernel_size) == (2,):
+            HH, WW = kernel_size
+        elif isinstance(kernel_size, (tuple, list, np.ndarray)):
+            raise ValueError(f"Conv2D: 'kernel_size' must be an int or a pair (HH, WW), got {kernel_size!r}")
+        else:
+            HH = WW = kernel_size
         for name, v, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
                              ("kernel_size", HH, 1), ("kernel_size", WW, 1), ("stride", stride, 1),
                              ("padding", padding, 0)):
-            if not isinstance(v, (int, np.integer)) or v < low:
-                raise ValueError(f"Conv2D: '{name}' must be an integer >= {low}, got {v!r}")
+            check_int(name, v, minimum=low, who="Conv2D")
+        dtype = check_float_dtype("dtype", dtype, who="Conv2D")
+        check_number("weight_scale", weight_scale, who="Conv2D", low=0, low_open=True)
+        rng = check_rng("rng", rng, who="Conv2D")
+        input_grad = check_bool("input_grad", input_grad, who="Conv2D")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.padding = (int(HH), int(WW)), int(stride), int(padding)
         self.input_grad = input_grad
@@ -100,14 +109,14 @@ class Conv2D(Layer):
         x = x.astype(self.W.value.dtype, copy=False)
         Ho = conv_output_size(H, HH, self.stride, self.padding)
         Wo = conv_output_size(W, WW, self.stride, self.padding)
-        self.x_shape = x.shape
+        self.x_shape, self.y_shape = x.shape, (N, self.out_channels, Ho, Wo)
         self.cols = im2col(x, HH, WW, self.stride, self.padding)          # (N, K, P), K = C*HH*WW
         y = self.W.value.reshape(self.out_channels, -1) @ self.cols      # (F, K) @ (N, K, P) -> (N, F, P)
         y += self.b.value[:, None]
         return y.reshape(N, self.out_channels, Ho, Wo)
 
     def backward(self, dy):
-        dy = np.asarray(dy).astype(self.W.value.dtype, copy=False)
+        dy = check_dy(self, dy, "y_shape").astype(self.W.value.dtype, copy=False)
         N, F = dy.shape[:2]
         d3 = dy.reshape(N, F, -1)                                          # (N, F, P)
         # y_n = W2d cols_n + b  =>  dW2d = sum_n dy_n cols_n^T,  db = sum over n and pixels,  dcols_n = W2d^T dy_n

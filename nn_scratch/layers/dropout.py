@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, pass_on_data
+from .._checks import check_number, check_rng
+from .base import Layer, check_dy, check_input, pass_on_data
 
 
 class Dropout(Layer):
@@ -18,22 +19,24 @@ class Dropout(Layer):
 
     def __init__(self, drop_prob: float = 0.5, rng=None):
         super().__init__()
-        if not 0 <= drop_prob < 1:
-            raise ValueError(f"Dropout: 'drop_prob' must be in [0, 1), got {drop_prob!r}")
-        self.drop_prob = drop_prob
-        self.rng = np.random.default_rng(rng)
+        self.drop_prob = check_number("drop_prob", drop_prob, who="Dropout", low=0, high=1, high_open=True)
+        self.rng = check_rng("rng", rng, who="Dropout")
 
     def forward(self, x):
-        x = np.asarray(x)
+        given = x = check_input(x, "x", layer="Dropout")
+        if x.dtype.kind != "f":                      # the mask's 1/keep scale must not be truncated
+            x = x.astype(np.float64)
+        self.y_shape = x.shape
         if not self.training or self.drop_prob == 0:
             self.mask = None
             return x
         keep = 1.0 - self.drop_prob
         # mask already carries the 1/keep scale, so y = x * mask and dx = dy * mask
         self.mask = (self.rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
-        return pass_on_data(x, x * self.mask)     # dropped-out data is still data (see layers.base)
+        return pass_on_data(given, x * self.mask)     # dropped-out data is still data (see layers.base)
 
     def backward(self, dy):
+        dy = check_dy(self, dy, "y_shape")
         return dy if self.mask is None or dy is None else dy * self.mask
 
     def __repr__(self):

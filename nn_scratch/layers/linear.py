@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, check_input, needs_input_grad
+from .._checks import check_bool, check_float_dtype, check_int, check_number, check_rng
+from .base import Layer, Parameter, check_dy, check_input, needs_input_grad
 
 
 def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight_scale=0.01):
@@ -16,12 +17,17 @@ def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight
       * ``"zeros"``    all zero                   -- for a network's *output* layer only (see ``Linear``)
     or a callable ``f(rng, shape) -> array``.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng("rng", rng, who="init_weights")
+    check_number("weight_scale", weight_scale, who="init_weights", low=0, low_open=True)
     shape = tuple(shape)
     fan_in = fan_in if fan_in is not None else int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
     fan_out = fan_out if fan_out is not None else shape[-1]
     if callable(scheme):
-        return np.asarray(scheme(rng, shape))
+        W = np.asarray(scheme(rng, shape))
+        if W.shape != shape or not np.issubdtype(W.dtype, np.number) or not np.all(np.isfinite(W)):
+            raise ValueError(f"init: the callable 'scheme' must return finite numbers of shape {shape}, "
+                             f"got dtype {W.dtype}, shape {W.shape}")
+        return W
     if isinstance(scheme, str) and scheme == "zeros":
         return np.zeros(shape)
     if scheme == "he":
@@ -64,8 +70,11 @@ class Linear(Layer):
                  rng=None, dtype=np.float32, bias: bool = True, input_grad: bool = True):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"Linear: '{name}' must be a positive integer, got {v!r}")
+            check_int(name, v, minimum=1, who="Linear")
+        dtype = check_float_dtype("dtype", dtype, who="Linear")
+        check_number("weight_scale", weight_scale, who="Linear", low=0, low_open=True)
+        rng = check_rng("rng", rng, who="Linear")
+        bias, input_grad = check_bool("bias", bias, who="Linear"), check_bool("input_grad", input_grad, who="Linear")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.input_grad = input_grad
         W = init_weights((in_features, out_features), init, rng, weight_scale=weight_scale)
@@ -87,7 +96,8 @@ class Linear(Layer):
         return y.reshape(*self.lead, self.out_features)
 
     def backward(self, dy):
-        dy = np.asarray(dy).astype(self.W.value.dtype, copy=False).reshape(-1, self.out_features)
+        dy = check_dy(self, dy, "lead", lambda lead: lead + (self.out_features,))
+        dy = dy.astype(self.W.value.dtype, copy=False).reshape(-1, self.out_features)
         # y = x W + b  =>  dW = x^T dy,  db = sum_n dy_n,  dx = dy W^T   (rows n run over every leading index)
         np.matmul(self.x.T, dy, out=self.W.grad)
         if self.b is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, check_input
+from .._checks import check_float_dtype, check_int, check_number
+from .base import Layer, Parameter, check_dy, check_input
 
 
 class BatchNorm(Layer):
@@ -29,12 +30,10 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features: int, running_decay: float = 0.9, eps: float = 1e-5, dtype=np.float32):
         super().__init__()
-        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"BatchNorm: 'num_features' must be a positive integer, got {num_features!r}")
-        if not 0 <= running_decay < 1:
-            raise ValueError(f"BatchNorm: 'running_decay' must be in [0, 1), got {running_decay!r}")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm: 'eps' must be positive, got {eps!r}")
+        check_int("num_features", num_features, minimum=1, who="BatchNorm")
+        check_number("running_decay", running_decay, who="BatchNorm", low=0, high=1, high_open=True)
+        check_number("eps", eps, who="BatchNorm", low=0, low_open=True)
+        dtype = check_float_dtype("dtype", dtype, who="BatchNorm")
         self.num_features, self.running_decay, self.eps = int(num_features), float(running_decay), float(eps)
         self.gamma = Parameter(np.ones(num_features, dtype=dtype), "gamma", regularize=False)
         self.beta = Parameter(np.zeros(num_features, dtype=dtype), "beta", regularize=False)
@@ -73,7 +72,7 @@ class BatchNorm(Layer):
         return self.xhat * self.gamma.value.reshape(bshape) + self.beta.value.reshape(bshape)
 
     def backward(self, dy):
-        dy = np.asarray(dy).astype(self.gamma.value.dtype, copy=False)
+        dy = check_dy(self, dy, "xhat").astype(self.gamma.value.dtype, copy=False)
         axes, bshape = self._axes(dy)
         np.sum(dy, axis=axes, out=self.beta.grad)                       # dbeta  = sum dy
         np.sum(dy * self.xhat, axis=axes, out=self.gamma.grad)          # dgamma = sum dy * xhat

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, check_input
+from .._checks import check_int
+from .base import Layer, check_dy, check_input
 
 
 class MaxPool2D(Layer):
@@ -26,11 +27,8 @@ class MaxPool2D(Layer):
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         super().__init__()
         stride = pool_size if stride is None else stride
-        for name, v in (("pool_size", pool_size), ("stride", stride)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"MaxPool2D: '{name}' must be a positive integer, got {v!r}")
-        if pool_size > 127:
-            raise ValueError(f"MaxPool2D: 'pool_size' must be at most 127, got {pool_size}")
+        check_int("pool_size", pool_size, minimum=1, maximum=127, who="MaxPool2D")   # offsets fit int8
+        check_int("stride", stride, minimum=1, who="MaxPool2D")
         self.pool_size, self.stride = int(pool_size), int(stride)
 
     @staticmethod
@@ -60,7 +58,7 @@ class MaxPool2D(Layer):
         # y[h, v] = m[h, s*v + c[h, v]] and m[h, w] = x[s*h + r[h, w], w]: each step is 1 at its winner and 0
         # elsewhere, so dm[h, s*v + j] += dy[h, v] [c = j], then dx[s*h + i, w] += dm[h, w] [r = i]
         # (the += matters only when windows overlap, s < k).
-        dy = np.asarray(dy)
+        dy = check_dy(self, dy, "cols")
         k, s = self.pool_size, self.stride
         N, C, H, W = self.x_shape
         Ho, Wo = self.cols.shape[2:]
