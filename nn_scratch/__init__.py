@@ -12,6 +12,7 @@ Subpackages and modules, one idea each:
 * ``nn_scratch.search`` / ``nn_scratch.ensemble`` -- random / coarse-to-fine search, model averaging
 * ``nn_scratch.data``       -- the embedded digits, MNIST/Fashion-MNIST/CIFAR-10 loaders, synthetic sets
 * ``nn_scratch.files``      -- atomic writes for everything the package saves
-* ``nn_scratch.cli``        -- ``nn-scratch demo``, the whole careful recipe on real data
+* ``nn_scratch.exercises``  -- exercises a learner writes (affine_backward, adam, ...) and the package grades
+* ``nn_scratch.cli``        -- ``nn-scratch demo``, the whole careful recipe on real data; ``nn-scratch exercise``
 """
 __version__ = "0.1.0"

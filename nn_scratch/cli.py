@@ -95,6 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, help="run folder (default runs/<timestamp>)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.add_argument("--no-figures", action="store_true", help="numbers only: skip the PNG figures (faster)")
+
+    # nn-scratch exercise list | start NAME [--dir DIR] | check FILE  (nn_scratch.exercises does the work)
+    exercise = sub.add_parser("exercise", help="exercises you write and the package grades",
+                              description="Write the functions of a from-scratch course (affine_backward, "
+                                          "softmax_loss, adam, ...) and have them graded: exit status 0 pass, "
+                                          "1 fail, 2 a file that cannot be loaded.")
+    actions = exercise.add_subparsers(dest="exercise_command", parser_class=_Parser)
+    actions.add_parser("list", help="the exercises in course order, one line each")
+    start = actions.add_parser("start", help="write NAME.py: the signature, the contract, a body to fill in")
+    start.add_argument("name", help="the exercise (see: nn-scratch exercise list)")
+    start.add_argument("--dir", default=".", help="folder to write NAME.py into (default: the current one)")
+    start.add_argument("--force", action="store_true", help="replace an existing NAME.py")
+    check = actions.add_parser("check", help="grade the exercise functions in FILE and name likely mistakes")
+    check.add_argument("file", help="a Python file defining one of the exercise functions")
+    check.add_argument("--timeout", type=_number(float, 0.1, "a number of seconds >= 0.1"), default=30.0,
+                       help="seconds before a function that does not return is stopped (default 30)")
     return parser
 
 
@@ -106,8 +122,12 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as err:
-        print(f"nn-scratch: error: {err} (see nn-scratch demo --help)", file=sys.stderr)
+        print(f"nn-scratch: error: {err} (see nn-scratch {argv[0] if argv[0] == 'exercise' else 'demo'} --help)",
+              file=sys.stderr)
         return 2
+    if args.command == "exercise":
+        from .exercises import command
+        return command(args)
     if args.command != "demo":
         build_parser().print_help()
         return 2

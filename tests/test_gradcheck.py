@@ -12,6 +12,9 @@ from nn_scratch.gradcheck import (GradCheckReport, TinyGradientWarning, check_di
 from nn_scratch.layers import (Dropout, Layer, LeakyReLU, Linear, Parameter, ReLU, Sequential, Softmax,
                                Tanh)
 from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+# the planted bugs of the exercises' catalogue, as layers: the learner's classic mistakes, listed once
+from nn_scratch.exercises.catalogue import (DropoutForgotMask, LinearTransposedDW, LinearWrongSignDb,
+                                            SoftmaxMissingTerm)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -24,34 +27,6 @@ class LinearScaledDW(Linear):
         dx = super().backward(dy)
         self.W.grad *= 1.01
         return dx
-
-
-class LinearTransposedDW(Linear):
-    """A square layer whose dW comes out transposed (dy^T x instead of x^T dy)."""
-
-    def backward(self, dy):
-        dx = super().backward(dy)
-        self.W.grad[...] = self.W.grad.T.copy()
-        return dx
-
-
-class LinearWrongSignDb(Linear):
-    def backward(self, dy):
-        dx = super().backward(dy)
-        self.b.grad *= -1
-        return dx
-
-
-class SoftmaxMissingTerm(Softmax):
-    """Forgets the ``- sum_k dy_k y_k`` term of the softmax Jacobian."""
-
-    def backward(self, dy):
-        return self.y * dy
-
-
-class DropoutForgotMask(Dropout):
-    def backward(self, dy):
-        return dy
 
 
 class L2ForgotHalf(L2):
