@@ -135,6 +135,23 @@ def conv_forward_naive_2(x, w, b, stride, pad):
     return out
 
 
+def lstm_step_backward_2(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    W = np.vstack([Wx, Wh])                           # one stacked weight matrix on [x, h]
+    xh = np.hstack([x, prev_h])
+    a = xh @ W + b
+    s = 0.5 * (1 + np.tanh(0.5 * a))                  # sigmoid via tanh, on every block
+    i, f, o, g = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], np.tanh(a[:, 3 * H:])
+    c = f * prev_c + i * g
+    dc = dnext_c + dnext_h * o / np.cosh(c) ** 2      # tanh'(c) = 1 / cosh(c)^2
+    ds = np.hstack([dc * g, dc * prev_c, dnext_h * np.tanh(c)])
+    da = np.hstack([ds * s[:, :3 * H] * (1 - s[:, :3 * H]), dc * i * (1 - g ** 2)])
+    dxh = da @ W.T
+    dW = xh.T @ da
+    D = x.shape[1]
+    return dxh[:, :D], dxh[:, D:], dc * f, dW[:D], dW[D:], da.sum(0)
+
+
 SECOND = {name: globals()[f"{name}_2"] for name in exercises.names()}
 
 
@@ -155,6 +172,20 @@ def test_every_catalogued_mistake_is_named(mistake):
     assert result.mistake is mistake, str(result)
     text = str(result)
     assert f"likely mistake: {mistake.title}" in text and f"look at: {mistake.look_at}" in text
+
+
+def test_lstm_reference_is_the_packages_lstm_for_one_step():
+    from nn_scratch.layers import LSTM
+    rng = np.random.default_rng(0)
+    N, D, H = 3, 4, 5
+    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    layer = LSTM(D, H, dtype=np.float64, rng=1)
+    layer.forward(x[:, None], h0=h, c0=c)
+    dh = rng.standard_normal((N, H))
+    dx = layer.backward(dh[:, None])
+    mine = reference.lstm_step_backward(dh, np.zeros((N, H)), x, h, c, layer.Wx.value, layer.Wh.value, layer.b.value)
+    for got, want in zip(mine, (dx[:, 0], layer.dh0, layer.dc0, layer.Wx.grad, layer.Wh.grad, layer.b.grad)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 def test_catalogue_covers_the_classic_mistakes_of_the_issue():
@@ -218,13 +249,14 @@ def test_dropout_drawn_outside_rng_is_reported():
 
 
 def test_the_gradient_checker_catches_every_planted_backward_as_a_layer():
-    from nn_scratch.exercises.adapters import AffineLayer, BatchNormLayer, DropoutLayer, ReLULayer
+    from nn_scratch.exercises.adapters import AffineLayer, BatchNormLayer, DropoutLayer, LSTMStepLayer, ReLULayer
     from nn_scratch.gradcheck import check_layer
     x = np.random.default_rng(0).standard_normal((6, 5))
     layers = {"affine_backward": lambda f: AffineLayer(5, 5, rng=0, dtype=np.float64, backward_fn=f),
               "relu_backward": lambda f: ReLULayer(f),
               "dropout_backward": lambda f: DropoutLayer(0.4, rng=1, backward_fn=f),
-              "batchnorm_backward": lambda f: BatchNormLayer(5, backward_fn=f, dtype=np.float64)}
+              "batchnorm_backward": lambda f: BatchNormLayer(5, backward_fn=f, dtype=np.float64),
+              "lstm_step_backward": lambda f: LSTMStepLayer(1, 2, rng=2, backward_fn=f)}
     for name, build in layers.items():
         assert check_layer(build(getattr(reference, name)), x, num_coords=None).passed
         for m in mistakes_for(name):

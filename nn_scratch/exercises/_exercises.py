@@ -8,7 +8,8 @@ import numpy as np
 from ..gradcheck import check_layer, check_loss
 from . import reference as ref
 from ._grading import Case, LearnerError, _raised, compare
-from .adapters import ShapeMismatch, AffineLayer, BatchNormLayer, DropoutLayer, FunctionLoss, ReLULayer
+from .adapters import (AffineLayer, BatchNormLayer, DropoutLayer, FunctionLoss, LSTMStepLayer, ReLULayer,
+                       ShapeMismatch)
 
 
 @dataclass
@@ -58,7 +59,8 @@ def _away_from_zero(rng, shape, low=0.05):
 
 
 # -- gradient checks of the learner's function, through the package's checker ------------------------------
-_ROW_NAMES = {"x (input)": "dx", "W": "dw", "b": "db", "gamma": "dgamma", "beta": "dbeta", "scores": "dscores"}
+_ROW_NAMES = {"x (input)": "dx", "W": "dw", "b": "db", "gamma": "dgamma", "beta": "dbeta", "scores": "dscores",
+              "Wx": "dWx", "Wh": "dWh"}
 
 
 def _verdict(report, how):
@@ -114,6 +116,13 @@ def _gc_batchnorm(fn):
     layer = BatchNormLayer(4, backward_fn=fn, dtype=np.float64)
     layer.gamma.value[...] = _rng(8).uniform(0.5, 2.0, 4)
     return _verdict(check_layer(layer, x, num_coords=None), "check_layer on a BatchNorm running your backward")
+
+
+def _gc_lstm(fn):
+    z = _rng(11).standard_normal((3, 4 + 2 * 5))
+    report = check_layer(LSTMStepLayer(4, 5, rng=12, backward_fn=fn), z, num_coords=None)
+    passed, text = _verdict(report, "check_layer on one LSTM step running your backward")
+    return passed, text.replace("off: dx", "off: dx, dprev_h or dprev_c")
 
 
 def _gc_numerical(fn):
@@ -294,6 +303,27 @@ def _conv_random(rng):
         cases.append(Case(f"random case {k + 1}, x {shape}, w {w.shape}, stride {stride}, pad {pad}",
                           _frozen(x, w, b, stride, pad)))
     return cases
+
+
+def _lstm_case(label, rng, N, D, H, dnext_c=True):
+    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    Wx, Wh, b = 0.5 * rng.standard_normal((D, 4 * H)), 0.5 * rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
+    dh = rng.standard_normal((N, H))
+    dc = rng.standard_normal((N, H)) if dnext_c else np.zeros((N, H))
+    return Case(label, _frozen(dh, dc, x, h, c, Wx, Wh, b))
+
+
+def _lstm_fixed():
+    # N = D = H = 1, all weights 0: every gate is sigmoid(0) = 0.5, the candidate tanh(0) = 0
+    z = np.zeros((1, 1))
+    return [Case("the hand-worked case (weights 0, prev_c = 1)",
+                 _frozen(np.ones((1, 1)), np.zeros((1, 1)), np.ones((1, 1)), z, np.ones((1, 1)),
+                         np.zeros((1, 4)), np.zeros((1, 4)), np.zeros(4)))]
+
+
+def _lstm_random(rng):
+    return [_lstm_case("random case 1, no gradient on the next cell", rng, 3, 4, 5, dnext_c=False),
+            _lstm_case("random case 2", rng, 2, 3, 4), _lstm_case("random case 3", rng, 4, 2, 3)]
 
 
 # -- the list, in course order -----------------------------------------------------------------------------
@@ -587,4 +617,30 @@ EXERCISES = [
                                                       [[[[1.0, 0.0], [0.0, -1.0]]]], [1.0], 1, 0),
                       (np.full((1, 1, 2, 2), -3.0),))],
         _conv_random),
+    Exercise(
+        "lstm_step_backward", "10", "one step of an LSTM's backward pass (gates i, f, o, g)",
+        ("dnext_h", "dnext_c", "x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"),
+        """Backward pass of one LSTM step. Recompute the forward from the inputs:
+
+        a = x @ Wx + prev_h @ Wh + b, split into four blocks of H columns in the order i, f, o, g
+        i, f, o = sigmoid of their blocks;  g = tanh of its block
+        next_c = f * prev_c + i * g;   next_h = o * tanh(next_c)
+
+    Gradients arrive on both outputs: dnext_h from the layer above and the next step, dnext_c from the next
+    step's cell.
+
+    Inputs:
+    - dnext_h, dnext_c: shape (N, H)
+    - x: shape (N, D);  prev_h, prev_c: shape (N, H)
+    - Wx: shape (D, 4H);  Wh: shape (H, 4H);  b: shape (4H,)
+
+    Returns a tuple of:
+    - dx (N, D), dprev_h (N, H), dprev_c (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)""",
+        "N = D = H = 1, Wx = Wh = b = 0, x = 1, prev_h = 0, prev_c = 1, dnext_h = 1, dnext_c = 0: i = f = o = 0.5, "
+        "g = 0, next_c = 0.5, dc = 0.5 (1 - tanh(0.5)^2) = 0.3932, dprev_c = 0.1966, db = [0, 0.0983, 0.1155, "
+        "0.1966], dWx = db (x = 1), dWh = 0 (prev_h = 0), dx = dprev_h = 0 (the weights are 0)",
+        "nn_scratch/layers/recurrent.py, LSTM.backward (one pass of its loop)",
+        "nn_scratch.layers.LSTM (one step)",
+        ref.lstm_step_backward, _lstm_fixed, _lstm_random, _gradcheck(_gc_lstm)),
 ]

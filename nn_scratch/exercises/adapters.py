@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import BatchNorm, Dropout, Linear, ReLU, Softmax
+from ..layers import BatchNorm, Dropout, Layer, Linear, Parameter, ReLU, Softmax
 from ..losses import Loss, MulticlassSVM, SoftmaxCrossEntropy
 
 
@@ -137,3 +137,41 @@ class FunctionLoss(Loss):
     @property
     def winners(self):
         return getattr(self.like, "winners", None)
+
+
+class LSTMStepLayer(_WithFunction, Layer):
+    """One step of the package's LSTM as a layer the gradient checker can take, with its backward given as
+    ``backward_fn(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b) -> (dx, dprev_h, dprev_c, dWx, dWh, db)``.
+
+    Input ``[x, prev_h, prev_c]`` (N, D + 2H) side by side, output ``[next_h, next_c]`` (N, 2H): so every
+    input of the step, both states included, is checked.
+    """
+
+    def __init__(self, input_size, hidden_size, rng=None, backward_fn=None):
+        super().__init__()
+        self._set_fn(backward_fn)
+        rng = np.random.default_rng(rng)
+        D, H = self.D, self.H = int(input_size), int(hidden_size)
+        self.Wx = Parameter(0.5 * rng.standard_normal((D, 4 * H)), "Wx")
+        self.Wh = Parameter(0.5 * rng.standard_normal((H, 4 * H)), "Wh")
+        self.b = Parameter(0.5 * rng.standard_normal(4 * H), "b", regularize=False)
+
+    def _split(self, z):
+        D, H = self.D, self.H
+        return z[:, :D], z[:, D:D + H], z[:, D + H:]
+
+    def forward(self, z):
+        from .reference import lstm_step_forward
+        self.z = np.asarray(z)
+        next_h, next_c = lstm_step_forward(*self._split(self.z), self.Wx.value, self.Wh.value, self.b.value)
+        return np.concatenate([next_h, next_c], axis=1)
+
+    def backward(self, dy):
+        H = self.H
+        x, h, c = self._split(self.z)
+        dx, dh, dc, dWx, dWh, db = self.backward_fn(dy[:, :H], dy[:, H:], x, h, c, self.Wx.value,
+                                                    self.Wh.value, self.b.value)
+        _put(self.Wx, dWx, "dWx")
+        _put(self.Wh, dWh, "dWh")
+        _put(self.b, db, "db")
+        return np.concatenate([_shaped(dx, x), _shaped(dh, h, "dprev_h"), _shaped(dc, c, "dprev_c")], axis=1)

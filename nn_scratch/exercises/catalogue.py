@@ -470,6 +470,56 @@ def conv_forward_padding_ignored(x, w, b, stride, pad):
     return _conv(x, w, b, stride, pad, use_pad=False)
 
 
+# -- lstm_step_backward -------------------------------------------------------------------------------------
+def _lstm_back(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, variant):
+    H = Wh.shape[0]
+    a = _f(x) @ Wx + _f(prev_h) @ Wh + b
+    sig = [1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(4)]
+    if variant == "pytorch_order":                         # i, f, g, o: the third block taken as the candidate
+        i, f, o, g = sig[0], sig[1], sig[3], np.tanh(a[:, 2 * H:3 * H])
+    else:
+        i, f, o, g = sig[0], sig[1], sig[2], np.tanh(a[:, 3 * H:])
+    c = f * prev_c + i * g
+    tc = np.tanh(c)
+    if variant == "dc_missing_h_path":
+        dc = _f(dnext_c).copy()
+    elif variant == "tanh_derivative_on_c":
+        dc = dnext_c + dnext_h * o * (1 - c * c)
+    else:
+        dc = dnext_c + dnext_h * o * (1 - tc * tc)
+    blocks = [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tc * o * (1 - o), dc * i * (1 - g * g)]
+    if variant == "pytorch_order":
+        blocks = [blocks[0], blocks[1], blocks[3], blocks[2]]
+    da = np.concatenate(blocks, axis=1)
+    dprev_c = dc if variant == "dprev_c_without_f" else dc * f
+    return da @ Wx.T, da @ Wh.T, dprev_c, _f(x).T @ da, _f(prev_h).T @ da, da.sum(axis=0)
+
+
+@_mistake("lstm_step_backward", "lstm_dc_missing_h_path", "the cell's gradient taken from dnext_c alone",
+          "next_h = o * tanh(next_c) also depends on the cell: dc = dnext_c + dnext_h * o * (1 - tanh(c)^2)")
+def lstm_step_backward_dc_missing_h_path(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
+    return _lstm_back(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, "dc_missing_h_path")
+
+
+@_mistake("lstm_step_backward", "lstm_dprev_c_without_f", "dprev_c without the forget gate",
+          "next_c = f * prev_c + i * g, so dprev_c = dc * f: the forget gate scales what flows back in time")
+def lstm_step_backward_dprev_c_without_f(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
+    return _lstm_back(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, "dprev_c_without_f")
+
+
+@_mistake("lstm_step_backward", "lstm_tanh_derivative_on_c", "tanh's derivative taken as 1 - c^2",
+          "the derivative of tanh(c) is 1 - tanh(c)^2: square the tanh of the cell, not the cell")
+def lstm_step_backward_tanh_derivative_on_c(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
+    return _lstm_back(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, "tanh_derivative_on_c")
+
+
+@_mistake("lstm_step_backward", "lstm_pytorch_gate_order", "the gates in PyTorch's order i, f, g, o",
+          "this contract (CS231n's and nn_scratch's) stacks the blocks of a as i, f, o, g: the three sigmoids "
+          "first, the tanh candidate last")
+def lstm_step_backward_pytorch_gate_order(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
+    return _lstm_back(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, "pytorch_order")
+
+
 # -- the planted bugs as layers, for the gradient checker's tests -------------------------------------------
 class LinearTransposedDW(AffineLayer):
     """A Linear whose dW comes out transposed (dy^T x instead of x^T dy); it only fits a square layer."""

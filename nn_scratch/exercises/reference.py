@@ -111,3 +111,32 @@ def conv_forward_naive(x, w, b, stride, pad):
     layer.W.value[...] = w
     layer.b.value[...] = b
     return layer.forward(np.asarray(x, F64))
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    """One step of the package's ``LSTM`` (gates i, f, o, g): returns (next_h, next_c)."""
+    from ..layers import LSTM
+    D, H = Wx.shape[0], Wh.shape[0]
+    layer = LSTM(D, H, dtype=F64)
+    layer.Wx.value[...], layer.Wh.value[...], layer.b.value[...] = Wx, Wh, b
+    next_h = layer.forward(np.asarray(x, F64)[:, None, :], h0=np.asarray(prev_h, F64), c0=np.asarray(prev_c, F64))
+    return next_h[:, 0], layer.last_state[1]
+
+
+def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
+    """One pass of the loop in ``LSTM.backward``, with an upstream gradient on the cell too.
+
+    (``LSTM.backward`` starts each sequence with no gradient on its last cell; here ``dnext_c`` comes from the
+    step after, so this is the loop's body written out for one step.)"""
+    H = Wh.shape[0]
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))
+    g = np.tanh(a[:, 3 * H:])
+    c = f * prev_c + i * g
+    tc = np.tanh(c)
+    dc = dnext_c + dnext_h * o * (1 - tc * tc)          # h = o tanh(c)
+    da = np.concatenate([dc * g * i * (1 - i),          # c = f c_prev + i g
+                         dc * prev_c * f * (1 - f),
+                         dnext_h * tc * o * (1 - o),
+                         dc * i * (1 - g * g)], axis=1)
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
