@@ -1,0 +1,178 @@
+"""The gradient checker's own verdicts, pinned down: the error scale at its edges, planted errors of known
+size in smooth and kinked layers, the refinement for curved functions, the noise floor, one-sided kinks.
+
+A learner trusts the checker's verdict, so each test plants an error whose size is known and asks for the
+verdict the lecture notes' scale gives (see ``nn_scratch.gradcheck``'s module docstring).
+"""
+import numpy as np
+import pytest
+
+from nn_scratch.gradcheck import (DirectionalReport, check_directional, check_layer, check_loss, rel_error,
+                                  step_size_sweep)
+from nn_scratch.layers import Layer, Linear, Parameter, ReLU, Sequential
+from nn_scratch.losses import MSE, Flooding, MulticlassSVM
+
+
+class PlantedScale(Layer):
+    """``y = a * x`` (elementwise, a learnable per-element ``a``) whose backward is off by a relative
+    ``error`` in every gradient.  ``kinked=True`` records ``winners`` as a ReLU would (inputs are kept away
+    from 0, so no kink is ever crossed), which tells the checker the objective has kinks."""
+
+    def __init__(self, size, error=0.0, kinked=False):
+        super().__init__()
+        self.a = Parameter(np.linspace(0.5, 1.5, size), "a")
+        self.error, self.kinked = error, kinked
+
+    def forward(self, x):
+        self.x = x
+        if self.kinked:
+            self.winners = x > 0
+        return self.a.value * x
+
+    def backward(self, dy):
+        off = 1.0 + self.error
+        self.a.grad[...] = dy * self.x * off
+        return dy * self.a.value * off
+
+
+X = np.array([[0.8, -1.3, 2.1, -0.6]])
+DY = np.array([[1.1, 0.7, -0.9, 1.4]])
+
+
+# ----------------------------------------------------------------------------------------------------
+# the scale of the notes, at its edges (DirectionalReport grades a single error with the same rule)
+# ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("err, smooth, verdict", [
+    (0.0, True, "PASS"), (1e-7, True, "PASS"), (1.01e-7, True, "SUSPICIOUS"), (1e-4, True, "SUSPICIOUS"),
+    (1e-7, False, "PASS"), (1e-4, False, "PASS"), (1.01e-4, False, "SUSPICIOUS"),
+    (1e-2, True, "SUSPICIOUS"), (1e-2, False, "SUSPICIOUS"), (1.01e-2, False, "WRONG"), (np.inf, True, "WRONG"),
+    (np.nan, False, "WRONG")])
+def test_the_verdict_scale_at_its_edges(err, smooth, verdict):
+    r = DirectionalReport(analytic=1.0, numeric=1.0, rel_error=err, kinked=False, smooth=smooth, h=1e-5)
+    assert r.verdict == verdict
+    assert r.passed is (verdict == "PASS") and bool(r) is r.passed
+    assert str(r).endswith(str(r).splitlines()[-1]) and f"Verdict: {verdict}" in str(r)
+
+
+def test_a_crossed_kink_is_inconclusive_never_pass():
+    r = DirectionalReport(1.0, 1.0, 0.0, kinked=True, smooth=False, h=1e-5)
+    assert r.verdict == "INCONCLUSIVE" and not r.passed
+
+
+# ----------------------------------------------------------------------------------------------------
+# planted errors of known size
+# ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("error, kinked, verdict", [
+    (0.0, False, "PASS"), (5e-8, False, "PASS"), (2e-7, False, "SUSPICIOUS"),
+    (1e-5, False, "SUSPICIOUS"),                # the notes: 1e-5 is too high for a smooth objective ...
+    (1e-5, True, "PASS"),                       # ... and acceptable for one with kinks
+    (5e-5, True, "PASS"), (2e-4, True, "SUSPICIOUS"), (2e-4, False, "SUSPICIOUS"),
+    (5e-3, True, "SUSPICIOUS"), (2e-2, True, "WRONG"), (2e-2, False, "WRONG")])
+def test_a_planted_relative_error_gets_the_notes_verdict(error, kinked, verdict):
+    r = check_layer(PlantedScale(4, error, kinked), X, DY, num_coords=None)
+    assert r.smooth is (not kinked) and r.kinks == 0
+    assert r.verdict == verdict, str(r)
+    assert r.passed is (verdict == "PASS")
+    # the measured error is the planted one (|a - n| / max(|a|, |n|) = e / (1 + e) for a = (1 + e) n)
+    assert r.max_rel_error == pytest.approx(error / (1 + error), rel=1e-2, abs=1e-10)
+
+
+def test_a_smooth_layer_off_by_1e_5_is_suspicious_and_says_why():
+    r = check_layer(PlantedScale(4, 1e-5), X, DY)
+    assert r.verdict == "SUSPICIOUS" and r.passed is False and not r
+    assert "too high for a smooth objective" in str(r)
+
+
+# ----------------------------------------------------------------------------------------------------
+# strong curvature: the refinement (Richardson) is needed and used
+# ----------------------------------------------------------------------------------------------------
+class Exp3(Layer):
+    """``y = exp(3 x)``: strongly curved, so the centered difference at h = 1e-3 is off by ~ (3h)^2 / 6."""
+
+    def forward(self, x):
+        self.y = np.exp(3 * x)
+        return self.y
+
+    def backward(self, dy):
+        return 3 * self.y * dy
+
+
+def test_a_strongly_curved_layer_needs_and_uses_the_refinement():
+    x, dy = np.array([[0.9, -0.4, 1.5]]), np.array([[0.6, -1.1, 0.8]])
+    plain = step_size_sweep(Exp3(), x, hs=[1e-3], dy=dy, num_coords=None).error[0]
+    assert plain == pytest.approx(1.5e-6, rel=0.05)          # (3h)^2 / 6 = h^2 f'''/(6 f'): not a PASS
+    r = check_layer(Exp3(), x, dy, h=1e-3, num_coords=None)
+    row = r["x (input)"]
+    assert r.verdict == "PASS" and r.max_rel_error < 1e-9, str(r)
+    assert row.refined.all()                                  # every coordinate was judged refined ...
+    np.testing.assert_allclose(row.numeric, (3 * np.exp(3 * x) * dy).ravel(), rtol=1e-9)   # ... and right
+
+
+def test_refinement_does_not_rescue_a_wrong_gradient():
+    class Exp3Wrong(Exp3):
+        def backward(self, dy):
+            return 3.003 * self.y * dy                        # off by 1e-3
+    r = check_layer(Exp3Wrong(), np.array([[0.9, -0.4, 1.5]]), h=1e-3, num_coords=None)
+    assert r.verdict == "SUSPICIOUS" and r.max_rel_error == pytest.approx(1e-3, rel=1e-2)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the noise floor: gradients far below the rounding noise are compared on the absolute scale
+# ----------------------------------------------------------------------------------------------------
+def test_a_gradient_far_below_rounding_noise_is_not_a_failure():
+    layer = PlantedScale(4)
+    layer.a.value[2] = 1e-13          # d(sum y dy)/dx_2 = a_2 dy_2 ~ 1e-13: below what f(x +- h) resolves
+    r = check_layer(layer, X, DY, num_coords=None)
+    row = r["x (input)"]
+    assert abs(row.analytic[2]) < 1e-12
+    assert rel_error(row.analytic[2], row.numeric[2], warn=False) > 1e-3   # the plain error is noise ...
+    assert r.verdict == "PASS", str(r)                                       # ... and is not judged as one
+
+
+def test_the_floor_does_not_hide_a_small_wrong_gradient():
+    # coordinates of size ~1e-3 (below the floor, ~2e-3 * F, but far above the noise) and ~1 that are off by 10 %
+    class Off(PlantedScale):
+        def backward(self, dy):
+            dx = super().backward(dy)
+            dx[0, 1] *= 1.1
+            return dx
+    layer = Off(4)
+    r = check_layer(layer, X, DY, num_coords=None)
+    assert r.verdict == "WRONG" and r["x (input)"].errors[1] == pytest.approx(0.1 / 1.1, rel=1e-3)
+    layer.a.value[1] = 1e-3
+    r = check_layer(layer, X, DY, num_coords=None)
+    assert not r.passed and r["x (input)"].max_rel_error > 1e-3, str(r)
+
+
+# ----------------------------------------------------------------------------------------------------
+# rel_error below magnitude 1
+# ----------------------------------------------------------------------------------------------------
+def test_rel_error_is_relative_at_every_magnitude():
+    assert rel_error(1e-3, 2e-3) == pytest.approx(0.5)
+    assert rel_error(-1e-6, -1.1e-6) == pytest.approx(0.1 / 1.1)
+    assert rel_error(3e-4, 3e-4) == 0.0
+    np.testing.assert_allclose(rel_error(np.array([0.2, 5.0, 1e-8]), np.array([0.1, 4.0, 3e-8])),
+                               [0.5, 0.2, 2 / 3])
+    assert rel_error(1e-3, -1e-3) == pytest.approx(2.0)                   # opposite signs: 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# kinks met on one side only
+# ----------------------------------------------------------------------------------------------------
+def test_directional_check_at_a_one_sided_kink_is_inconclusive():
+    # one unit whose pre-activation is exactly 0: moving the parameters one way turns the ReLU on, the other
+    # way leaves it off.  The difference straddles the kink, so the check must not judge it.
+    model = Sequential([Linear(2, 1, rng=0, dtype=np.float64), ReLU()])
+    model.layers[0].W.value[...] = 0.0
+    r = check_directional(model, MSE(), np.array([[0.7, -1.2]]), np.array([[0.5]]))
+    assert r.kinked and r.verdict == "INCONCLUSIVE" and not r.passed
+
+
+def test_flooded_svm_keeps_its_hinge_kinks():
+    scores = np.array([[1.0, 0.0, -3.0], [0.2, 2.5, -1.0]])   # row 0: s_1 - s_0 + 1 == 0 exactly
+    y = np.array([0, 1])
+    plain = check_loss(MulticlassSVM(), scores, y, num_coords=None)
+    flooded = check_loss(Flooding(MulticlassSVM(), 0.1), scores, y, num_coords=None)
+    assert not flooded.smooth
+    assert list(np.flatnonzero(flooded["scores"].kinked)) == list(np.flatnonzero(plain["scores"].kinked)) == [0, 1]
+    assert flooded.passed and flooded.kinks == 2

@@ -1,0 +1,144 @@
+"""Behaviour that mutation testing found unpinned (``tests/mutation/mutate.py``): each test states what a user
+relies on, at the inputs where a small slip in the code would show (mixed signs, values in (0, 1), edge
+arguments, several parameter tensors)."""
+import numpy as np
+import pytest
+
+from nn_scratch.layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sequential, Tanh
+from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+from nn_scratch.optim import SGD, Adam, lbfgs
+from nn_scratch.schedules import cosine_decay, linear, one_cycle, step_decay
+
+
+# -- losses ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MulticlassSVM()], ids=["softmax", "svm"])
+@pytest.mark.parametrize("y", [[-1, 0, 1], [0, 1, -2]])
+def test_negative_labels_are_rejected_not_wrapped_around(loss, y):
+    # -1 would silently index the last class
+    with pytest.raises(ValueError, match=r"labels 'y' must be in \[0, 2\]"):
+        loss.forward(np.zeros((3, 3)), np.array(y))
+
+
+def test_mse_targets_of_shape_n_against_scores_n_by_1():
+    s = np.array([[1.0], [2.0], [-1.0]])
+    t = np.array([0.5, 2.5, 1.0])
+    loss = MSE()
+    per = loss.forward(s, t)
+    np.testing.assert_allclose(per, [0.25, 0.25, 4.0])            # not an (N, N) broadcast
+    d = loss.backward()
+    assert d.shape == (3, 1)
+    np.testing.assert_allclose(d, 2 * (s - t[:, None]) / 3)
+    assert loss.reduce(per) == pytest.approx(1.5)
+
+
+def test_l2_with_reg_one_adds_exactly_the_weights():
+    W = Parameter(np.array([[-2.0, 0.5], [3.0, -0.1]]), "W")
+    b = Parameter(np.array([1.0, -1.0]), "b", regularize=False)
+    W.grad[...] = 0.25
+    L2(1.0).backward([W, b])
+    np.testing.assert_allclose(W.grad, 0.25 + W.value)
+    np.testing.assert_array_equal(b.grad, 0.0)
+    assert L2(1.0).penalty([W, b]) == pytest.approx(0.5 * (4 + 0.25 + 9 + 0.01))
+
+
+def test_flooded_svm_exposes_the_hinge_winners_and_the_side_of_b():
+    svm = MulticlassSVM()
+    flood = Flooding(svm, level=5.0)
+    scores = np.array([[2.0, 1.5, -1.0], [0.0, 0.3, 2.0]])
+    flood.forward(scores, np.array([0, 1]))
+    assert flood.winners[0] == np.False_                            # mean below b = 5
+    np.testing.assert_array_equal(flood.winners[1:], svm.winners.ravel())
+    assert svm.winners.sum() == 3
+
+
+# -- layers ------------------------------------------------------------------------------------------------
+def test_leaky_relu_between_zero_and_one():
+    x = np.array([[0.5, -0.5, 0.01, 2.0, -3.0]])
+    layer = LeakyReLU(0.1)
+    np.testing.assert_allclose(layer.forward(x), [[0.5, -0.05, 0.01, 2.0, -0.3]])
+    np.testing.assert_allclose(layer.backward(np.full_like(x, 2.0)), [[2.0, 0.2, 2.0, 2.0, 0.2]])
+    np.testing.assert_allclose(ReLU().forward(x), [[0.5, 0.0, 0.01, 2.0, 0.0]])
+
+
+def test_dropout_default_drops_half_and_doubles_the_rest():
+    layer = Dropout(rng=0)
+    assert repr(layer) == "Dropout(drop_prob=0.5)"
+    y = layer.forward(np.ones((100, 100)))
+    assert set(np.unique(y)) == {0.0, 2.0}
+    assert abs(np.mean(y == 0) - 0.5) < 0.02
+
+
+def test_dropout_zero_is_allowed_and_is_the_identity_in_training():
+    layer = Dropout(0.0, rng=0)
+    x = np.array([[1.0, -2.0, 3.0]])
+    assert layer.training
+    np.testing.assert_array_equal(layer.forward(x), x)
+    np.testing.assert_array_equal(layer.backward(x), x)
+
+
+# -- optimizers ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("wd", [0.3, 1.0])
+def test_weight_decay_on_weights_of_mixed_sign_and_magnitude(wd):
+    W = Parameter(np.array([[-2.0, 0.5], [3.0, -0.1]]), "W")
+    b = Parameter(np.array([1.5, -4.0]), "b", regularize=False)
+    g = np.array([[0.2, -0.4], [0.1, 0.3]])
+    W.grad[...], b.grad[...] = g, 1.0
+    W0 = W.value.copy()
+    SGD([W, b], lr=0.1, weight_decay=wd).step()
+    np.testing.assert_allclose(W.value, W0 - 0.1 * (g + wd * W0))
+    np.testing.assert_allclose(b.value, [1.4, -4.1])               # biases are not decayed
+
+
+def test_adam_weight_decay_enters_the_gradient():
+    # coupled L2 (not AdamW): on the first step Adam moves each coordinate by lr * sign(g + wd * x)
+    W = Parameter(np.array([-2.0, 0.5, 3.0]), "W")
+    W.grad[...] = np.array([0.5, 0.1, -1.0])                      # g + 1.0 * x = [-1.5, 0.6, 2.0]
+    Adam([W], lr=0.01, weight_decay=1.0).step()
+    np.testing.assert_allclose(W.value, [-2.0 + 0.01, 0.5 - 0.01, 3.0 - 0.01], atol=1e-7)
+
+
+def test_lbfgs_on_a_model_with_several_parameter_tensors_reaches_the_least_squares_optimum():
+    # a linear network (two Linear layers: four tensors) represents every affine map 3 -> 2, so its best
+    # mean squared error is the least-squares one that scipy's lstsq finds
+    from scipy.linalg import lstsq
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    T = X @ rng.normal(size=(3, 2)) + np.array([0.5, -1.0]) + 0.2 * rng.normal(size=(40, 2))
+    model = Sequential([Linear(3, 4, rng=0, dtype=np.float64), Linear(4, 2, rng=1, dtype=np.float64)])
+    res = lbfgs(model, MSE(), X, T)
+    A = np.hstack([X, np.ones((40, 1))])
+    coef = lstsq(A, T)[0]
+    best = np.mean((A @ coef - T) ** 2)
+    assert res.loss == pytest.approx(best, rel=1e-7)
+    np.testing.assert_allclose(model.forward(X), A @ coef, atol=1e-4)
+
+
+def test_lbfgs_with_a_hidden_nonlinearity_lowers_the_loss_and_writes_every_tensor_back():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 3))
+    T = np.sin(X[:, :2])
+    model = Sequential([Linear(3, 5, rng=0, dtype=np.float64), Tanh(), Linear(5, 2, rng=1, dtype=np.float64)])
+    start = [p.value.copy() for p in model.parameters()]
+    before = MSE().reduce(MSE().forward(model.forward(X), T))
+    res = lbfgs(model, MSE(), X, T, maxiter=200)
+    assert res.loss < 0.2 * before
+    assert all(not np.array_equal(p.value, s) for p, s in zip(model.parameters(), start))
+    assert MSE().reduce(MSE().forward(model.forward(X), T)) == pytest.approx(res.loss, rel=1e-9)
+
+
+# -- schedules at their edge arguments ------------------------------------------------------------------
+def test_one_cycle_with_the_rise_clamped_to_its_ends():
+    late = one_cycle(1.0, 10, pct_start=0.99)          # round(9.9) = 10 steps of rise: clamped to 9
+    assert late(9) == pytest.approx(1.0) and late(8) < 1.0
+    assert late(10) == pytest.approx(1.0 / (25 * 1e4)) == late(50)
+    early = one_cycle(2.0, 10, pct_start=0.01)         # round(0.1) = 0 steps: clamped to 1
+    assert early(0) == pytest.approx(2.0 / 25) and early(1) == pytest.approx(2.0)
+    shortest = one_cycle(1.0, 2)
+    assert [shortest(t) for t in (0, 1, 2)] == pytest.approx([1 / 25, 1.0, 1 / 25e4])
+
+
+def test_decays_at_their_first_and_last_steps():
+    assert step_decay(1.0, 0.5, 1)(0) == 1.0 and step_decay(1.0, 0.5, 1)(3) == 0.125
+    assert cosine_decay(2.0, 1)(0) == 2.0 and cosine_decay(2.0, 1)(1) == 0.0
+    assert cosine_decay(2.0, 4, 0.5)(2) == pytest.approx(1.25)
+    assert linear(0.5, 0.99, 1)(1) == pytest.approx(0.99) and linear(0.5, 0.99, 2)(1) == pytest.approx(0.745)
