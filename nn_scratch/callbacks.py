@@ -5,7 +5,9 @@ Hooks (each receives the trainer; override the ones you need):
 ``on_evaluate`` (after each evaluation, while the evaluated weights are in the model; read
 ``trainer.last_eval``), ``on_epoch_end`` (after the epoch's History row), ``on_fit_end``.
 A callback stops training by setting ``trainer.stop_training = True``.  A callback with ``state_dict`` /
-``load_state_dict`` is saved in checkpoints, so a resumed run continues it exactly.
+``load_state_dict`` is saved in checkpoints, so a resumed run continues it exactly; it is found again by
+its ``state_name`` (default: its class name), and an optional ``check_state_dict(state, trainer)`` lets the
+checkpoint reader refuse a bad state before anything is loaded (``nn_scratch.checkpoints``).
 
 * ``EarlyStopping``  -- stop when a monitored metric stops improving; restore the best weights
 * ``Checkpoint``     -- save the best and/or every k-th epoch as ``.npz``; ``fit(resume_from=path)``
@@ -64,6 +66,24 @@ def _check_monitor_available(who, monitor, trainer):
     if monitor.endswith("_acc") and not is_classification(trainer.loss, d["y"]):
         raise ValueError(f"{who}: monitor {monitor!r} is an accuracy, but this is a regression problem; "
                          "monitor a loss instead")
+
+
+def _check_state(who, st, scalars, arrays=None):
+    """A saved callback state: the ``scalars`` present as 0-d numbers, ``arrays`` ({key: shape}) present with
+    those shapes and finite.  Raises ValueError naming the key."""
+    missing = sorted(set(scalars) - set(st))
+    if missing:
+        raise ValueError(f"{who}: missing keys {missing}")
+    for k in scalars:
+        if np.ndim(st[k]) != 0 or not isinstance(np.asarray(st[k]).item(), numbers.Real):
+            raise ValueError(f"{who}: '{k}' must be a number, got {st[k]!r}")
+    for k, shape in (arrays or {}).items():
+        if k not in st:
+            raise ValueError(f"{who}: missing key {k!r}")
+        v = np.asarray(st[k])
+        if v.shape != tuple(shape) or v.dtype.kind != "f" or not np.all(np.isfinite(v)):
+            raise ValueError(f"{who}: {k!r} must be a finite float array of shape {tuple(shape)}, got dtype "
+                             f"{v.dtype} shape {v.shape}")
 
 
 def _improved(value, best, mode, min_delta):
@@ -165,6 +185,17 @@ class EarlyStopping(Callback):
             st.update({f"w/{k}": v for k, v in self.best_weights.items()})
         return st
 
+    def check_state_dict(self, st, trainer):
+        """Raise ValueError unless ``st`` is a state this callback can load for ``trainer``'s model."""
+        _check_state("EarlyStopping", st, ("best", "best_epoch", "best_step", "wait", "evaluations", "patience_now"))
+        w = {k[2:] for k in st if k.startswith("w/")}
+        if w:
+            expected = trainer.model.state_dict()
+            if w != set(expected):
+                raise ValueError(f"EarlyStopping: the saved best weights have keys {sorted(w)[:4]}..., the model "
+                                 f"has {sorted(expected)[:4]}...")
+            _check_state("EarlyStopping", st, (), {f"w/{k}": v.shape for k, v in expected.items()})
+
     def load_state_dict(self, st):
         self.best = None if math.isnan(st["best"]) else float(st["best"])
         be = st["best_epoch"]
@@ -213,6 +244,7 @@ class Checkpoint(Callback):
 
     def _reset(self):
         self.best, self.best_path, self.last_path, self.saved, self._periodic = None, None, None, [], set()
+        self._best_periodic = False
 
     def on_fit_begin(self, trainer):
         if self.save_best:
@@ -237,22 +269,33 @@ class Checkpoint(Callback):
         if not (is_best or periodic):
             return
         path = self.path_for(trainer)
+        old, old_periodic = self.best_path, self._best_periodic
+        if is_best:       # before saving: the file then knows it is the best, and a resume can delete it later
+            self.best_path, self._best_periodic = path, periodic
         save_checkpoint(trainer, path)
         self.saved.append(path)
         self.last_path = path
         if periodic:
             self._periodic.add(path)
-        if is_best:
-            old, self.best_path = self.best_path, path
-            if self.keep == "best" and old and old != path and old not in self._periodic:
-                with contextlib.suppress(OSError):
-                    os.remove(old)
+        if is_best and self.keep == "best" and old and old != path and not old_periodic \
+                and old not in self._periodic:
+            with contextlib.suppress(OSError):
+                os.remove(old)
 
     def state_dict(self):
-        return {"best": np.nan if self.best is None else self.best}
+        return {"best": np.nan if self.best is None else self.best, "best_path": self.best_path or "",
+                "best_periodic": bool(self._best_periodic)}
+
+    def check_state_dict(self, st, trainer):
+        """Raise ValueError unless ``st`` is a state this callback can load."""
+        _check_state("Checkpoint", st, ("best",))
+        if not isinstance(st.get("best_path", ""), str):
+            raise ValueError(f"Checkpoint: 'best_path' must be text, got {st['best_path']!r}")
 
     def load_state_dict(self, st):
         self.best = None if math.isnan(st["best"]) else float(st["best"])
+        self.best_path = st.get("best_path") or None         # so keep="best" still deletes it after a resume
+        self._best_periodic = bool(st.get("best_periodic", False))
 
 
 class WeightAverage(Callback):
@@ -317,9 +360,18 @@ class WeightAverage(Callback):
     def state_dict(self):
         return {"t": self.t, **{f"m/{i}": m for i, m in enumerate(self.m)}}
 
+    def check_state_dict(self, st, trainer):
+        """Raise ValueError unless ``st`` holds a finite average of each of ``trainer``'s parameters."""
+        _check_state("WeightAverage", st, ("t",), {f"m/{i}": p.value.shape for i, p in enumerate(trainer.params)})
+        extra = sorted(k for k in st if k.startswith("m/") and k[2:] not in {str(i) for i in range(len(trainer.params))})
+        if extra or int(st["t"]) < 0:
+            raise ValueError(f"WeightAverage: 't' must be >= 0 and one average per parameter; got t={st['t']}, "
+                             f"extra keys {extra}")
+
     def load_state_dict(self, st):
         self.t = int(st["t"])
-        self.m = [np.array(st[f"m/{i}"], dtype=np.float64) for i in range(len(st) - 1)]
+        n = sum(k.startswith("m/") for k in st)
+        self.m = [np.array(st[f"m/{i}"], dtype=np.float64) for i in range(n)]
 
 
 class ObserveMetric(Callback):
@@ -349,43 +401,90 @@ class ObserveMetric(Callback):
 
 
 class TrainingDiverged(FloatingPointError):
-    """Training produced NaN or inf.  Attributes: ``step`` (the step that failed), ``epoch`` (fractional),
-    ``what`` ("scores", "loss" or "gradients"), ``loss`` (the objective, NaN if not computed), ``history``."""
+    """Training produced NaN or inf.  Attributes: ``step`` (the step whose values, or whose update, went
+    non-finite), ``epoch`` (fractional), ``what`` (what became non-finite: "scores", "loss", "gradients",
+    "weights" -- after the update -- or "scores on the validation set" / "scores on the training set" at an
+    evaluation), ``names`` (the offending parameters for "gradients" / "weights", else empty), ``loss``
+    (the batch objective, NaN if not computed), ``restored_step`` (the weights now in the model are those
+    after this many steps; 0 = the start of the fit) and ``history`` (what was recorded up to the failure)."""
 
-    def __init__(self, message, step, epoch, what, loss):
+    def __init__(self, message, step, epoch, what, loss, names=(), restored_step=None):
         super().__init__(message)
         self.step, self.epoch, self.what, self.loss, self.history = step, epoch, what, loss, None
+        self.names, self.restored_step = list(names), restored_step
 
 
 class NaNGuard:
-    """Built into the ``Trainer``: before each update, the scores, the loss and the gradients must be finite.
+    """Built into the ``Trainer``: stop with ``TrainingDiverged`` as soon as a value goes NaN/inf.
 
-    When one is not, the parameters are put back to their values before the previous update (the last
-    ones whose loss and gradients were finite; the optimizer's state is left as is) and
-    ``TrainingDiverged`` is raised naming the step, the epoch and the loss value.  While it is on, the
-    trainer silences numpy's overflow / invalid-value warnings: this report replaces them.
+    Checked at every step: the scores, the loss and the gradients before the update, and the weights after
+    it; at every evaluation, the scores.  The model's parameters are then put back to the last values whose
+    scores, loss and gradients were all finite -- the values before the latest update whose inputs were
+    good -- and the exception names the step, what became non-finite and which parameters; it carries the
+    History recorded so far.  The optimizer's state (momentum, Adam's moments) is left as it was.
+    While the guard is on, the trainer silences numpy's overflow / invalid-value warnings: this report
+    replaces them.
     """
 
-    _loss = float("nan")     # the latest finite batch objective, reported when the gradients fail
+    _loss = float("nan")     # the latest finite batch objective, reported when a later check fails
+
+    @staticmethod
+    def _finite(value):
+        arrays = value if isinstance(value, list) else [np.asarray(value)]
+        return [i for i, a in enumerate(arrays) if not np.all(np.isfinite(a))]
 
     def check(self, trainer, what, value):
-        arrays = value if isinstance(value, list) else [np.asarray(value)]
-        if all(np.all(np.isfinite(a)) for a in arrays):
+        """Raise ``TrainingDiverged`` if ``value`` (an array, a number or a list of arrays) is not finite.
+
+        ``trainer.step`` counts the finished steps, k.  "scores", "loss", "gradients" are checked before the
+        update of step k + 1 and come from the weights after step k, so the last good weights are those
+        after step k - 1.  "weights" is checked right after the update of step k + 1 (not yet counted): the
+        last good weights are those after step k.  "scores on ..." is an evaluation after step k: the last
+        good weights are again those after step k - 1.  The trainer keeps the weights before each update
+        (``params_before_step``), which are exactly these; ``restore`` copies them back once every context
+        (e.g. swapped-in averaged weights) has closed.
+        """
+        bad = self._finite(value)
+        if not bad:
             if what == "loss":
                 self._loss = float(value)
             return
-        loss = float(value) if what == "loss" else (self._loss if what == "gradients" else float("nan"))
-        step = trainer.step + 1
-        restored = trainer.params_before_step is not None
-        if restored:
+        names = []
+        if what in ("gradients", "weights"):
+            all_names = _param_names(trainer)
+            names = [all_names[i] for i in bad]
+        k = trainer.step
+        evaluation = what.startswith("scores on")
+        step = k if evaluation else k + 1
+        updated = trainer.params_before_step is not None        # an update was made in this fit
+        restored_step = k if what == "weights" or not updated else k - 1
+        loss = float(value) if what == "loss" else self._loss
+        spe = max(trainer.steps_per_epoch, 1)
+        where = {"weights": f"in the update of step {step}", "scores": f"in the forward pass of step {step}",
+                 "loss": f"in the loss of step {step}", "gradients": f"in the backward pass of step {step}"}
+        who = f" ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})" if names else ""
+        back = (f"The weights were reset to those after step {restored_step}, the last whose scores, loss "
+                "and gradients were finite. " if updated else
+                "No update had been made in this fit: the weights are those it started from. ")
+        raise TrainingDiverged(
+            f"training diverged at step {step} (epoch {step / spe:.2f}): the {what}{who} became NaN/inf "
+            f"{where.get(what, f'at the evaluation after step {step}')} (last finite batch objective "
+            f"{self._loss:.6g}). " + back + "Lower the learning rate, clip gradients (clip_norm=...), or check "
+            "the data and the initialization scale.",
+            step=step, epoch=step / spe, what=what, loss=loss, names=names, restored_step=restored_step)
+
+    @staticmethod
+    def restore(trainer):
+        """Copy back the weights kept before the latest update (no-op if no update was made in this fit)."""
+        if trainer.params_before_step is not None:
             for p, v in zip(trainer.params, trainer.params_before_step):
                 p.value[...] = v
-        spe = max(trainer.steps_per_epoch, 1)
-        raise TrainingDiverged(
-            f"training diverged at step {step} (epoch {step / spe:.2f}): the {what} became NaN/inf "
-            f"(batch objective {loss!r}). "
-            + (f"The weights were reset to those before step {step - 1}, the last with finite loss and "
-               "gradients. " if restored else "No update had been made in this fit yet: the weights are those it "
-               "started from. ")
-            + "Lower the learning rate, clip gradients (clip_norm=...), or check the data and the "
-              "initialization scale.", step=step, epoch=step / spe, what=what, loss=loss)
+
+
+def _param_names(trainer):
+    named = getattr(trainer.model, "named_parameters", None)
+    if callable(named):
+        pairs = named()
+        if len(pairs) == len(trainer.params):
+            return [n for n, _ in pairs]
+    return [f"parameter {i}" for i in range(len(trainer.params))]

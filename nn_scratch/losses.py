@@ -40,20 +40,21 @@ def _check_scores(scores, name="scores", who="loss", ndim=(2,)):
     return scores
 
 
-def _check_labels(y, n, num_classes, who):
+def _check_labels(y, n, num_classes, who, name="y"):
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"{who}: 'y' must be a 1-D array of class indices, got shape {y.shape}")
+        raise ValueError(f"{who}: '{name}' must be a 1-D array of class indices, got shape {y.shape}")
     if y.shape[0] != n:
-        raise ValueError(f"{who}: 'y' has {y.shape[0]} labels but 'scores' has {n} rows; they must match")
+        raise ValueError(f"{who}: '{name}' has {y.shape[0]} labels but 'scores' has {n} rows; they must match")
     if not np.issubdtype(y.dtype, np.integer):
         if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
         else:
-            raise TypeError(f"{who}: 'y' must hold integer class indices, got dtype {y.dtype}")
+            raise TypeError(f"{who}: '{name}' must hold integer class indices, got dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"{who}: labels 'y' must be in [0, {num_classes - 1}] for {num_classes} score columns, "
-                         f"got values in [{y.min()}, {y.max()}]")
+        row = int(np.flatnonzero((y < 0) | (y >= num_classes))[0])
+        raise ValueError(f"{who}: labels '{name}' must be in [0, {num_classes - 1}] for {num_classes} score "
+                         f"columns, got values in [{y.min()}, {y.max()}] (first bad label {y[row]} at row {row})")
     return y
 
 
@@ -70,6 +71,19 @@ class Loss:
 
     def forward(self, scores, y):
         raise NotImplementedError
+
+    def check_targets(self, y, scores_shape, name="y"):
+        """Check the targets ``y`` of a whole data set before training, given the shape the scores of
+        those rows will have (e.g. (N, C)); raise a clear error naming ``name``, else return ``y``.
+
+        ``Trainer.fit`` calls it for ``y`` and ``y_val`` before the first step.  The base class checks
+        only the number of rows; a loss with its own targets (labels per token, ...) overrides it.
+        """
+        y = np.asarray(y)
+        if y.ndim == 0 or y.shape[0] != scores_shape[0]:
+            raise ValueError(f"{type(self).__name__}: '{name}' must have one entry per row ({scores_shape[0]}), "
+                             f"got shape {y.shape}")
+        return y
 
     def backward(self):
         raise NotImplementedError
@@ -94,6 +108,13 @@ class SoftmaxCrossEntropy(Loss):
         self.probs = np.exp(shifted - log_z[:, None])
         self.y = y
         return log_z - shifted[rows, y]
+
+    def check_targets(self, y, scores_shape, name="y"):
+        """Integer class labels (N,) in [0, C) for scores (N, C)."""
+        who = type(self).__name__
+        if len(scores_shape) != 2:
+            raise ValueError(f"{who}: the model's scores must be (N, C) class scores, got shape {tuple(scores_shape)}")
+        return _check_labels(y, scores_shape[0], scores_shape[1], who, name)
 
     def backward(self):
         N = self.probs.shape[0]
@@ -197,6 +218,13 @@ class MulticlassSVM(Loss):
         self.y, self.dtype = y, scores.dtype
         return np.where(self.winners, margins, 0).sum(axis=1)
 
+    def check_targets(self, y, scores_shape, name="y"):
+        """Integer class labels (N,) in [0, C) for scores (N, C)."""
+        who = type(self).__name__
+        if len(scores_shape) != 2:
+            raise ValueError(f"{who}: the model's scores must be (N, C) class scores, got shape {tuple(scores_shape)}")
+        return _check_labels(y, scores_shape[0], scores_shape[1], who, name)
+
     def backward(self):
         N = self.winners.shape[0]
         d = self.winners.astype(self.dtype)
@@ -212,15 +240,23 @@ class MSE(Loss):
     Gradient of the mean over samples: ``2 (s - t) / (N K)``.
     """
 
+    def check_targets(self, y, scores_shape, name="y"):
+        """Numeric, finite targets of the scores' shape (or (N,) for scores (N, 1))."""
+        t = np.asarray(y)
+        scores_shape = tuple(scores_shape)
+        if not (np.issubdtype(t.dtype, np.floating) or np.issubdtype(t.dtype, np.integer)):
+            raise TypeError(f"MSE: targets '{name}' must be numeric, got dtype {t.dtype}")
+        if t.shape != scores_shape and not (len(scores_shape) == 2 and scores_shape[1] == 1
+                                            and t.shape == scores_shape[:1]):
+            raise ValueError(f"MSE: targets '{name}' must have the shape of 'scores' {scores_shape}, got {t.shape}")
+        if not np.all(np.isfinite(t)):
+            row = int(np.argwhere(~np.isfinite(t))[0][0])
+            raise ValueError(f"MSE: targets '{name}' contain NaN or inf (first at row {row})")
+        return t
+
     def forward(self, scores, y):
         scores = _check_scores(scores, who="MSE", ndim=(1, 2))
-        t = np.asarray(y)
-        if not (np.issubdtype(t.dtype, np.floating) or np.issubdtype(t.dtype, np.integer)):
-            raise TypeError(f"MSE: targets 'y' must be numeric, got dtype {t.dtype}")
-        if t.shape != scores.shape and not (scores.ndim == 2 and scores.shape[1] == 1 and t.shape == scores.shape[:1]):
-            raise ValueError(f"MSE: targets 'y' must have the shape of 'scores' {scores.shape}, got {t.shape}")
-        if not np.all(np.isfinite(t)):
-            raise ValueError("MSE: targets 'y' contain NaN or inf")
+        t = self.check_targets(y, scores.shape)
         t = t.reshape(scores.shape).astype(scores.dtype, copy=False)
         self.diff = scores - t
         sq = self.diff * self.diff
@@ -280,6 +316,10 @@ class Flooding(Loss):
 
     def reduce(self, per_sample):
         return abs(self.loss.reduce(per_sample) - self.level) + self.level
+
+    def check_targets(self, y, scores_shape, name="y"):
+        """The wrapped loss's check."""
+        return self.loss.check_targets(y, scores_shape, name)
 
     def backward(self):
         # d|J - b|/dJ = sign(J - b); at J == b we take +1 (plain descent)

@@ -42,6 +42,35 @@ from .losses import L2, Flooding, is_classification, unwrap_loss
 __all__ = ["History", "Trainer", "TrainingDiverged", "is_classification"]
 
 
+def _check_finite(name, X):
+    if np.issubdtype(X.dtype, np.floating) and not np.all(np.isfinite(X)):
+        row = int(np.argwhere(~np.isfinite(X))[0][0])
+        raise ValueError(f"Trainer.fit: '{name}' contains NaN or inf (first at row {row}); clean the data first")
+
+
+def _as_list(name, objs):
+    """None -> []; a list/tuple -> a list; a single hook object -> a clear error."""
+    if objs is None:
+        return []
+    if isinstance(objs, Callback) or not isinstance(objs, (list, tuple)):
+        raise TypeError(f"Trainer: '{name}' must be a list of Callback objects (or None), got "
+                        f"{type(objs).__name__}" + ("; wrap it in a list" if isinstance(objs, Callback) else ""))
+    return list(objs)
+
+
+def _check_optimizer_params(params, optimizer):
+    """The optimizer must update this model's parameters (the same objects), else training changes nothing."""
+    opt_params = getattr(optimizer, "params", None)
+    if opt_params is None:
+        return
+    own = {id(p) for p in params}
+    foreign = [i for i, p in enumerate(opt_params) if id(p) not in own]
+    if foreign:
+        raise ValueError(f"Trainer: the optimizer's parameters are not this model's ({len(foreign)} of "
+                         f"{len(opt_params)} are not in model.parameters(), e.g. parameter {foreign[0]}): it "
+                         "would update another model. Build it on model.parameters() of the model you train")
+
+
 # -- Trainer ------------------------------------------------------------------------------------------------
 class Trainer:
     """Mini-batch training of ``model`` on ``loss`` (+ an optional L2 penalty) with ``optimizer``.
@@ -50,16 +79,23 @@ class Trainer:
     ----------
     model : a ``Layer`` (e.g. ``Sequential``) mapping X (N, D...) to scores (N, C) or predictions (N, K).
     loss : a ``losses.Loss`` (``SoftmaxCrossEntropy``, ``MulticlassSVM``, ``MSE``, ``Flooding(...)``).
-    optimizer : an ``optim`` optimizer built on ``model.parameters()``.
+    optimizer : an ``optim`` optimizer built on ``model.parameters()`` (or on some of them); one holding a
+        parameter that is not the model's is refused -- it would train nothing of this model.
     reg : None, a number (taken as ``L2(reg)``: ``0.5 * reg * sum W^2``) or an ``L2`` object.
-    callbacks : ``callbacks.Callback`` objects (``EarlyStopping``, ``Checkpoint``, ``WeightAverage``, ...).
-    monitors : ``monitors`` objects recording into ``history.monitors``.
+    callbacks : a list of ``callbacks.Callback`` objects (``EarlyStopping``, ``Checkpoint``, ``WeightAverage``,
+        ...); None is the same as an empty list.
+    monitors : a list of ``monitors`` objects recording into ``history.monitors``; None = empty.
     update_ratio_every : the built-in ``monitors.UpdateRatio`` records every this many steps (0 turns it off;
         it is also off when ``monitors`` already holds an UpdateRatio).
-    nan_guard : a ``callbacks.NaNGuard`` (default) or None: stop with ``TrainingDiverged`` on NaN/inf.  With
+    nan_guard : a ``callbacks.NaNGuard`` (default) or None: stop with ``TrainingDiverged`` on NaN/inf in the
+        scores, loss, gradients, the weights after an update or an evaluation's scores, with the last good
+        weights put back and the History attached to the exception.  With
         the guard on, numpy's overflow / invalid-value warnings are silenced in training steps and in
         ``evaluate``: the guard reports a divergence, and an evaluation's loss shows it (inf / NaN).
     progress : show a tqdm bar; ``print_every`` : also print a plain line every this many steps.
+
+    dtypes: float32 (the usual) and float64 models train; float16 is refused at construction, because
+    optimizer epsilons (1e-8) round to zero and losses above 65504 overflow in float16.
 
     One step: ``scores = model.forward(Xb)``; ``J = loss.reduce(loss.forward(scores, yb)) + penalty``;
     ``model.backward(loss.backward())``; ``reg.backward(params)``; ``optimizer.step()``.
@@ -86,7 +122,7 @@ class Trainer:
             reg = L2(reg)
         if reg is not None and not (hasattr(reg, "penalty") and hasattr(reg, "backward")):
             raise TypeError(f"Trainer: 'reg' must be None, a number or an L2 object, got {type(reg).__name__}")
-        callbacks, monitors = list(callbacks), list(monitors)
+        callbacks, monitors = _as_list("callbacks", callbacks), _as_list("monitors", monitors)
         for name, seq in (("callbacks", callbacks), ("monitors", monitors)):
             for i, c in enumerate(seq):
                 if not isinstance(c, Callback):
@@ -96,13 +132,20 @@ class Trainer:
             raise ValueError(f"Trainer: 'print_every' must be None or a positive integer, got {print_every!r}")
         if not isinstance(update_ratio_every, numbers.Integral) or update_ratio_every < 0:
             raise ValueError(f"Trainer: 'update_ratio_every' must be an integer >= 0, got {update_ratio_every!r}")
+        params = model.parameters()
+        _check_optimizer_params(params, optimizer)
+        half = [i for i, p in enumerate(params) if np.asarray(p.value).dtype == np.float16]
+        if half:
+            raise TypeError(f"Trainer: float16 parameters are not supported (parameter {half[0]} of the model "
+                            "is float16): an optimizer's eps=1e-8 rounds to 0 in float16 and losses above 65504 "
+                            "overflow to inf. Build the model with dtype=np.float32 (or float64)")
         self.model, self.loss, self.optimizer, self.reg = model, loss, optimizer, reg
         if update_ratio_every and not any(isinstance(m, UpdateRatio) for m in monitors):
             monitors.insert(0, UpdateRatio(every=int(update_ratio_every)))
         self.callbacks, self.monitors = callbacks, monitors
         self.nan_guard = NaNGuard() if nan_guard == "default" else nan_guard
         self.progress, self.print_every = bool(progress), print_every
-        self.params = model.parameters()
+        self.params = params
         self.history = History()
         self.step, self.epoch, self.steps_per_epoch = 0, 0, 0
         self.stop_training = False
@@ -155,6 +198,8 @@ class Trainer:
                     np.copyto(buf, p.value)
             lr = float(getattr(self.optimizer, "current_lr", getattr(self.optimizer, "lr", float("nan"))))
             self.optimizer.step()
+            if self.nan_guard is not None:    # an exploding last update shows nowhere else before evaluation
+                self.nan_guard.check(self, "weights", [p.value for p in self.params])
             below = data_loss < self.loss.level if isinstance(self.loss, Flooding) else None
         return {"loss": data_loss, "penalty": penalty, "objective": objective, "lr": lr}, below
 
@@ -179,12 +224,19 @@ class Trainer:
         With ``per_sample=True`` the dict also holds ``"losses"`` (N,) and, for classification,
         ``"correct"`` (N,) booleans.
         """
+        return self._evaluate(X, y, batch_size, per_sample)
+
+    def _evaluate(self, X, y, batch_size=1024, per_sample=False, guard_as=None):
+        """``evaluate``; inside ``fit`` (``guard_as`` = "training set" / "validation set") the NaN guard
+        checks the scores first, so a diverged model stops with ``TrainingDiverged``."""
         X, y = np.asarray(X), np.asarray(y)
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
             raise ValueError(f"Trainer.evaluate: 'X' and 'y' must have the same non-zero number of rows, "
                              f"got {X.shape[0]} and {y.shape[0]}")
         with self._quiet():
             scores = self.predict(X, batch_size)
+            if guard_as is not None and self.nan_guard is not None:
+                self.nan_guard.check(self, f"scores on the {guard_as}", scores)
             losses = np.asarray(unwrap_loss(self.loss).forward(scores, y))
         out = {"loss": float(unwrap_loss(self.loss).reduce(losses)), "acc": float("nan")}
         if is_classification(self.loss, y) and scores.ndim == 2:
@@ -211,10 +263,10 @@ class Trainer:
         row = {"step": self.step, "epoch": self.step / self.steps_per_epoch}
         with self.evaluation_weights():
             if d.get("eval_train", True):
-                r = self.evaluate(d["X"], d["y"])
+                r = self._evaluate(d["X"], d["y"], guard_as="training set")
                 row["train_loss_eval"], row["train_acc_eval"] = r["loss"], r["acc"]
             if d.get("X_val") is not None:
-                r = self.evaluate(d["X_val"], d["y_val"])
+                r = self._evaluate(d["X_val"], d["y_val"], guard_as="validation set")
                 row["val_loss"], row["val_acc"] = r["loss"], r["acc"]
             self.last_eval = {k: row.get(k, float("nan")) for k in EVAL_COLUMNS}
             History._append(self.history.evals, self.last_eval)
@@ -242,21 +294,26 @@ class Trainer:
         checkpoints.load_checkpoint(self, path)
 
     # -- the loop ----------------------------------------------------------------------------------------------
-    def _check_fit_args(self, X, y, X_val, y_val, epochs, batch_size, eval_every):
+    def _check_fit_args(self, X, y, X_val, y_val, epochs, batch_size, eval_every, drop_last):
+        """Every argument of ``fit``, checked before any weight changes (the labels through the loss)."""
         X, y = np.asarray(X), np.asarray(y)
         if X.ndim < 2 or X.shape[0] == 0:
             raise ValueError(f"Trainer.fit: 'X' must be an array (N, D...) with N >= 1, got shape {X.shape}")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"Trainer.fit: 'y' must have one entry per row of 'X' ({X.shape[0]}), got {y.shape[0]}")
-        if np.issubdtype(X.dtype, np.floating) and not np.all(np.isfinite(X)):
-            raise ValueError("Trainer.fit: 'X' contains NaN or inf; clean the data first")
+        if y.ndim == 0 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"Trainer.fit: 'y' must have one entry per row of 'X' ({X.shape[0]}), got shape "
+                             f"{y.shape}")
+        _check_finite("X", X)
         if (X_val is None) != (y_val is None):
             raise ValueError("Trainer.fit: give both 'X_val' and 'y_val' or neither")
         if X_val is not None:
             X_val, y_val = np.asarray(X_val), np.asarray(y_val)
-            if X_val.shape[1:] != X.shape[1:] or y_val.shape[0] != X_val.shape[0] or X_val.shape[0] == 0:
-                raise ValueError(f"Trainer.fit: 'X_val' must have rows shaped like 'X' {X.shape[1:]} and one "
-                                 f"label each; got X_val {X_val.shape}, y_val {y_val.shape}")
+            if X_val.ndim != X.ndim or X_val.shape[1:] != X.shape[1:] or X_val.shape[0] == 0:
+                raise ValueError(f"Trainer.fit: 'X_val' must have N >= 1 rows shaped like those of 'X' "
+                                 f"{X.shape[1:]}, got shape {X_val.shape}")
+            if y_val.ndim == 0 or y_val.shape[0] != X_val.shape[0]:
+                raise ValueError(f"Trainer.fit: 'y_val' must have one entry per row of 'X_val' ({X_val.shape[0]}), "
+                                 f"got shape {y_val.shape}")
+            _check_finite("X_val", X_val)
         for name, v in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"Trainer.fit: '{name}' must be a positive integer, got {v!r}")
@@ -264,39 +321,78 @@ class Trainer:
                                        or eval_every < 1):
             raise ValueError(f"Trainer.fit: 'eval_every' must be None (each epoch) or a positive number of "
                              f"steps, got {eval_every!r}")
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise TypeError(f"Trainer.fit: 'drop_last' must be True or False, got {drop_last!r}")
+        if drop_last and batch_size > X.shape[0]:
+            raise ValueError(f"Trainer.fit: drop_last=True with batch_size={batch_size} but only {X.shape[0]} "
+                             "training rows: no full batch is left; lower batch_size or set drop_last=False")
+        # the labels, through the loss (it knows its targets: class indices, per-token labels, values)
+        check = getattr(self.loss, "check_targets", None)
+        if check is not None:
+            shape = self._scores_shape(X)
+            for name, rows, targets in (("y", X.shape[0], y), ("y_val", None if X_val is None else X_val.shape[0],
+                                                                y_val)):
+                if rows is None:
+                    continue
+                try:
+                    checked = check(targets, (rows,) + shape[1:], name=name)
+                except (ValueError, TypeError) as err:
+                    raise type(err)(f"Trainer.fit: {err}") from None
+                if name == "y":
+                    y = y if checked is None else np.asarray(checked)
+                else:
+                    y_val = y_val if checked is None else np.asarray(checked)
         return X, y, X_val, y_val
 
+    def _scores_shape(self, X):
+        """The shape of the model's output for one row of ``X`` (eval mode, so nothing random is drawn)."""
+        was_training = getattr(self.model, "training", True)
+        self.model.eval()
+        try:
+            with self._quiet():
+                return np.shape(self.model.forward(X[:1]))
+        finally:
+            self.model.train(was_training)
+
     def fit(self, X, y, X_val=None, y_val=None, epochs: int = 10, batch_size: int = 64, seed=0,
-            eval_every=None, resume_from=None, eval_train: bool = True) -> History:
+            eval_every=None, resume_from=None, eval_train: bool = True, drop_last: bool = False) -> History:
         """Train for ``epochs`` epochs (in total, counting those of a resumed checkpoint); return the History.
 
         Each epoch draws a fresh permutation of the N training rows from a Generator seeded by ``seed`` and
-        walks it in batches of ``batch_size`` (the last one may be smaller): without replacement, every row
-        once per epoch.  Evaluation (training set re-measured unless ``eval_train=False``, and validation
-        set) runs at each epoch end, or every ``eval_every`` steps instead.  ``resume_from`` is a checkpoint
-        path (``Checkpoint`` / ``save_checkpoint``): model, optimizer, random state, History and callback
+        walks it in batches of ``batch_size``: without replacement, every row once per epoch.  When N is not
+        a multiple of ``batch_size`` the last batch is short (N mod batch_size rows).  ``drop_last=True``
+        skips it instead (those rows, different ones each epoch, sit that epoch out), so every step sees a
+        full batch.  It matters when the short batch is much smaller than ``batch_size`` and evaluation
+        follows it: with 5000 rows and batch 64 each epoch ends with an 8-row step at the full learning
+        rate -- a noisy gradient with 8x the usual variance -- right before the end-of-epoch evaluation,
+        which makes the validation curve visibly spikier.
+        Evaluation (training set re-measured unless ``eval_train=False``, and validation set) runs at each
+        epoch end, or every ``eval_every`` steps instead.  ``resume_from`` is a checkpoint path
+        (``Checkpoint`` / ``save_checkpoint``): model, optimizer, random state, History and callback
         states are restored and training continues exactly where it stopped.
+
+        Checked before the first step (the weights are untouched on error): shapes, NaN/inf in ``X`` and
+        ``X_val``, and ``y`` / ``y_val`` against the loss (``loss.check_targets``: class labels in range
+        for classification, the scores' shape for ``MSE``).  On NaN/inf during training (with the default
+        NaN guard) it raises ``TrainingDiverged``, the last good weights in the model and the History so
+        far in ``err.history``.
         """
-        X, y, X_val, y_val = self._check_fit_args(X, y, X_val, y_val, epochs, batch_size, eval_every)
+        X, y, X_val, y_val = self._check_fit_args(X, y, X_val, y_val, epochs, batch_size, eval_every, drop_last)
         N = X.shape[0]
-        self.steps_per_epoch = -(-N // batch_size)
+        self.steps_per_epoch = N // batch_size if drop_last else -(-N // batch_size)
         self.data = {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "eval_train": bool(eval_train)}
         self.rng = np.random.default_rng(seed)
         self.history, self.step, self.epoch, self.stop_training = History(), 0, 0, False
         self.params_before_step = None   # not a previous fit's: the guard must not restore those
         self.history.meta.update(steps_per_epoch=self.steps_per_epoch, batch_size=int(batch_size), n_train=N,
                                  seed=seed if isinstance(seed, (int, type(None))) else repr(seed),
-                                 eval_every=eval_every,
+                                 eval_every=eval_every, drop_last=bool(drop_last),
                                  reg=None if self.reg is None else float(getattr(self.reg, "reg", float("nan"))),
                                  flood_level=self.loss.level if isinstance(self.loss, Flooding) else None)
         self._hook("on_fit_begin")       # callbacks reset here; a checkpoint then restores their state
         if resume_from is not None:
-            self.load_checkpoint(resume_from)
-            meta = self.history.meta
-            if meta.get("n_train") != N or meta.get("batch_size") != batch_size:
-                raise ValueError(f"Trainer.fit: the checkpoint was made with n_train={meta.get('n_train')}, "
-                                 f"batch_size={meta.get('batch_size')}; got {N}, {batch_size}. Resume with the "
-                                 "same data and batch size")
+            checkpoints.load_checkpoint(self, resume_from, expect_meta={
+                "n_train": N, "batch_size": int(batch_size), "drop_last": bool(drop_last)})
         time_offset = self.history.epochs["time"][-1] if self.history.epochs["time"] else 0.0
         t0 = time.perf_counter()
         bar = None
@@ -344,6 +440,9 @@ class Trainer:
                 History._append(self.history.epochs, row)
                 self._hook("on_epoch_end")
         except TrainingDiverged as err:
+            # here every context (swapped-in averaged weights) has closed: put back the last good weights
+            if self.nan_guard is not None and hasattr(self.nan_guard, "restore"):
+                self.nan_guard.restore(self)
             err.history = self.history
             raise
         finally:
