@@ -72,9 +72,9 @@ class Loss:
     def forward(self, scores, y):
         raise NotImplementedError
 
-    def check_targets(self, y, scores_shape, name="y"):
-        """Check the targets ``y`` of a whole data set before training, given the shape the scores of
-        those rows will have (e.g. (N, C)); raise a clear error naming ``name``, else return ``y``.
+    def check_targets(self, scores_shape, y, name="y"):
+        """Check the targets ``y`` of a whole data set before training, given the shape ``scores_shape`` the
+        scores of those rows will have (e.g. (N, C)); raise a clear error naming ``name``, else return ``y``.
 
         ``Trainer.fit`` calls it for ``y`` and ``y_val`` before the first step.  The base class checks
         only the number of rows; a loss with its own targets (labels per token, ...) overrides it.
@@ -109,7 +109,7 @@ class SoftmaxCrossEntropy(Loss):
         self.y = y
         return log_z - shifted[rows, y]
 
-    def check_targets(self, y, scores_shape, name="y"):
+    def check_targets(self, scores_shape, y, name="y"):
         """Integer class labels (N,) in [0, C) for scores (N, C)."""
         who = type(self).__name__
         if len(scores_shape) != 2:
@@ -144,20 +144,22 @@ class SequenceCrossEntropy(Loss):
             raise TypeError(f"SequenceCrossEntropy: 'ignore_index' must be an int or None, got {ignore_index!r}")
         self.ignore_index = ignore_index
 
-    def check_targets(self, scores_shape, y):
+    def check_targets(self, scores_shape, y, name="y"):
         """Labels (N, T) of integers in [0, C) or ``ignore_index`` for scores of shape (N, T, C); returns y as int64."""
         who = "SequenceCrossEntropy"
         y = np.asarray(y)
+        if len(scores_shape) != 3:
+            raise ValueError(f"{who}: the model's scores must be (N, T, C), got shape {tuple(scores_shape)}")
         if y.shape != tuple(scores_shape[:2]):
-            raise ValueError(f"{who}: labels 'y' must have shape (N, T) = {tuple(scores_shape[:2])} to match "
+            raise ValueError(f"{who}: labels '{name}' must have shape (N, T) = {tuple(scores_shape[:2])} to match "
                              f"'scores' {tuple(scores_shape)}, got {y.shape}")
         if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"{who}: 'y' must hold integer class indices, got dtype {y.dtype}")
+            raise TypeError(f"{who}: '{name}' must hold integer class indices, got dtype {y.dtype}")
         C = scores_shape[2]
         counted = y != self.ignore_index if self.ignore_index is not None else np.ones(y.shape, dtype=bool)
         vals = y[counted]
         if vals.size and (vals.min() < 0 or vals.max() >= C):
-            raise ValueError(f"{who}: labels 'y' must be in [0, {C - 1}] for {C} score columns"
+            raise ValueError(f"{who}: labels '{name}' must be in [0, {C - 1}] for {C} score columns"
                              f"{'' if self.ignore_index is None else f' (or ignore_index={self.ignore_index})'}, "
                              f"got values in [{vals.min()}, {vals.max()}]")
         return y.astype(np.int64, copy=False)
@@ -218,7 +220,7 @@ class MulticlassSVM(Loss):
         self.y, self.dtype = y, scores.dtype
         return np.where(self.winners, margins, 0).sum(axis=1)
 
-    def check_targets(self, y, scores_shape, name="y"):
+    def check_targets(self, scores_shape, y, name="y"):
         """Integer class labels (N,) in [0, C) for scores (N, C)."""
         who = type(self).__name__
         if len(scores_shape) != 2:
@@ -240,7 +242,7 @@ class MSE(Loss):
     Gradient of the mean over samples: ``2 (s - t) / (N K)``.
     """
 
-    def check_targets(self, y, scores_shape, name="y"):
+    def check_targets(self, scores_shape, y, name="y"):
         """Numeric, finite targets of the scores' shape (or (N,) for scores (N, 1))."""
         t = np.asarray(y)
         scores_shape = tuple(scores_shape)
@@ -256,7 +258,7 @@ class MSE(Loss):
 
     def forward(self, scores, y):
         scores = _check_scores(scores, who="MSE", ndim=(1, 2))
-        t = self.check_targets(y, scores.shape)
+        t = self.check_targets(scores.shape, y)
         t = t.reshape(scores.shape).astype(scores.dtype, copy=False)
         self.diff = scores - t
         sq = self.diff * self.diff
@@ -317,9 +319,9 @@ class Flooding(Loss):
     def reduce(self, per_sample):
         return abs(self.loss.reduce(per_sample) - self.level) + self.level
 
-    def check_targets(self, y, scores_shape, name="y"):
+    def check_targets(self, scores_shape, y, name="y"):
         """The wrapped loss's check."""
-        return self.loss.check_targets(y, scores_shape, name)
+        return self.loss.check_targets(scores_shape, y, name)
 
     def backward(self):
         # d|J - b|/dJ = sign(J - b); at J == b we take +1 (plain descent)

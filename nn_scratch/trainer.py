@@ -335,7 +335,7 @@ class Trainer:
                 if rows is None:
                     continue
                 try:
-                    checked = check(targets, (rows,) + shape[1:], name=name)
+                    checked = check((rows,) + tuple(shape[1:]), targets, name=name)
                 except (ValueError, TypeError) as err:
                     raise type(err)(f"Trainer.fit: {err}") from None
                 if name == "y":

@@ -208,3 +208,24 @@ def test_drop_last_skips_the_short_batch():
         t.fit(X, y, epochs=1, batch_size=80, drop_last=True)
     with pytest.raises(TypeError, match="'drop_last' must be True or False"):
         t.fit(X, y, epochs=1, drop_last="yes")
+
+
+def test_per_token_labels_are_checked_through_the_loss():
+    from nn_scratch.layers import Embedding
+    from nn_scratch.losses import SequenceCrossEntropy
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 10, (12, 5))
+    labels = np.roll(tokens, -1, axis=1)
+    labels[:, -1] = -1                                           # padding, ignored
+    model = Sequential([Embedding(10, 4, rng=0), Linear(4, 10, rng=1)])
+    before = [p.value.copy() for p in model.parameters()]
+    t = Trainer(model, SequenceCrossEntropy(ignore_index=-1), SGD(model.parameters(), lr=0.5), progress=False)
+    bad = labels.copy()
+    bad[7, 2] = 10
+    with pytest.raises(ValueError, match=r"Trainer.fit: SequenceCrossEntropy: labels 'y_val' must be in \[0, 9\]"):
+        t.fit(tokens, labels, tokens, bad, epochs=1, batch_size=4)
+    with pytest.raises(ValueError, match=r"labels 'y' must have shape \(N, T\) = \(12, 5\)"):
+        t.fit(tokens, labels[:, :4], epochs=1, batch_size=4)
+    assert_weights(model, before)
+    h = t.fit(tokens, labels, tokens, labels, epochs=3, batch_size=4)
+    assert h.epochs["val_loss"][-1] < h.epochs["val_loss"][0]
