@@ -71,8 +71,10 @@ def dropout_forward(x, drop_prob, rng):
 
 
 def dropout_backward(dout, mask):
+    mask = np.asarray(mask, F64)
     layer = Dropout(0.5)
-    layer.mask = np.asarray(mask, F64)
+    layer.forward(np.zeros_like(mask))          # sets what backward checks; the mask is then the given one
+    layer.mask = mask
     return layer.backward(np.asarray(dout, F64))
 
 
