@@ -58,6 +58,13 @@ def _check_labels(y, n, num_classes, who, name="y"):
     return y
 
 
+def _require_forward(loss, attr):
+    """``backward`` needs what ``forward`` kept; say so instead of an AttributeError."""
+    if getattr(loss, attr, None) is None:
+        raise RuntimeError(f"{type(loss).__name__}: backward() was called before forward(scores, y); "
+                           "run forward first, it keeps what the gradient needs")
+
+
 class Loss:
     """Base class: subclasses implement ``forward`` (per-sample) and ``backward`` (of the mean)."""
 
@@ -117,6 +124,7 @@ class SoftmaxCrossEntropy(Loss):
         return _check_labels(y, scores_shape[0], scores_shape[1], who, name)
 
     def backward(self):
+        _require_forward(self, "probs")
         N = self.probs.shape[0]
         d = self.probs.copy()
         d[np.arange(N), self.y] -= 1
@@ -193,6 +201,7 @@ class SequenceCrossEntropy(Loss):
         return float(np.sum(per_sample, dtype=np.float64) / self.count)
 
     def backward(self):
+        _require_forward(self, "probs")
         d = self.probs.copy()
         d[np.arange(d.shape[0]), self.y] -= 1
         d *= self.counted.reshape(-1, 1)
@@ -228,6 +237,7 @@ class MulticlassSVM(Loss):
         return _check_labels(y, scores_shape[0], scores_shape[1], who, name)
 
     def backward(self):
+        _require_forward(self, "winners")
         N = self.winners.shape[0]
         d = self.winners.astype(self.dtype)
         d[np.arange(N), self.y] = -d.sum(axis=1)
@@ -265,6 +275,7 @@ class MSE(Loss):
         return sq.reshape(sq.shape[0], -1).mean(axis=1)
 
     def backward(self):
+        _require_forward(self, "diff")
         return 2 * self.diff / self.diff.dtype.type(self.diff.size)
 
 
@@ -325,6 +336,7 @@ class Flooding(Loss):
 
     def backward(self):
         # d|J - b|/dJ = sign(J - b); at J == b we take +1 (plain descent)
+        _require_forward(self, "mean")
         sign = 1.0 if self.mean >= self.level else -1.0
         return sign * self.loss.backward()
 

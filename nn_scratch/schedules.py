@@ -41,6 +41,8 @@ def _count(who, name, value, low=1):
 
 def _steps(t, who):
     """``t`` as a float64 array (scalar or array) checked to be >= 0."""
+    if isinstance(t, (str, bytes)):
+        raise TypeError(f"{who}: 't' (the step count) must be a number or an integer array, got {t!r}")
     a = np.asarray(t, dtype=np.float64)
     if np.any(~np.isfinite(a)) or np.any(a < 0):
         raise ValueError(f"{who}: 't' (the step count) must be finite and >= 0, got {t!r}")

@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 from . import checkpoints
+from ._checks import check_rng
 from .callbacks import Callback, NaNGuard, TrainingDiverged
 from .history import EVAL_COLUMNS, History
 from .layers.base import skip_input_grad
@@ -381,7 +382,7 @@ class Trainer:
         N = X.shape[0]
         self.steps_per_epoch = N // batch_size if drop_last else -(-N // batch_size)
         self.data = {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "eval_train": bool(eval_train)}
-        self.rng = np.random.default_rng(seed)
+        self.rng = check_rng("seed", seed, who="Trainer.fit")
         self.history, self.step, self.epoch, self.stop_training = History(), 0, 0, False
         self.params_before_step = None   # not a previous fit's: the guard must not restore those
         self.history.meta.update(steps_per_epoch=self.steps_per_epoch, batch_size=int(batch_size), n_train=N,

@@ -277,3 +277,40 @@ def test_idx_limit_still_reads_a_prefix_of_a_long_file(tmp_path):
     a = np.arange(5 * 3 * 2, dtype=np.uint8).reshape(5, 3, 2)
     write_idx(tmp_path / "a.idx", a)
     np.testing.assert_array_equal(read_idx(tmp_path / "a.idx", limit=2), a[:2])
+
+
+# -- found by benchmarks/fuzz_inputs.py -----------------------------------------------------------------------
+@pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MulticlassSVM(), MSE(), Flooding(MSE(), 0.1)])
+def test_loss_backward_before_forward_says_so(loss):
+    with pytest.raises(RuntimeError, match="before forward"):
+        loss.backward()
+
+
+def test_trainer_refuses_a_single_callback_and_a_bad_seed():
+    from nn_scratch.trainer import Trainer
+    model = Linear(2, 2, rng=0)
+    make = lambda **k: Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), 0.1), progress=False, **k)
+    assert make(callbacks=None).callbacks == []          # None means "no callbacks"
+    with pytest.raises(TypeError, match="'monitors' must be a list"):
+        make(monitors=cb.EarlyStopping(mode="min"))
+    trainer = make()
+    before = model.W.value.copy()
+    with pytest.raises(ValueError, match="Trainer.fit: 'seed' must be a seed >= 0, got -1"):
+        trainer.fit(np.zeros((4, 2)), np.zeros(4, int), epochs=1, batch_size=2, seed=-1)
+    np.testing.assert_array_equal(model.W.value, before)
+
+
+def test_standardizer_refuses_nan_and_schedules_refuse_a_string_step():
+    with pytest.raises(ValueError, match=r"'X' contains NaN or inf \(first at index \(1, 0\)\)"):
+        Standardizer().fit(np.array([[1.0], [NAN]]))
+    with pytest.raises(TypeError, match="'t'"):
+        sch.step_decay(0.1, 0.5, 2)("3")
+
+
+def test_empty_cifar_batch_is_corrupt_not_an_empty_dataset(tmp_path):
+    from nn_scratch.data import load_cifar10
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    (folder / "test_batch.bin").write_bytes(b"")
+    with pytest.raises(CorruptDatasetError, match="test_batch.bin.*empty"):
+        load_cifar10(tmp_path, kind="test", verify=False)

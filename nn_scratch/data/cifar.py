@@ -27,6 +27,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 def _read_batch(path, n_records, verify, dataset="cifar10"):
     """The first ``n_records`` records of one batch file -> (uint8 (n, 3, 32, 32), int64 (n,))."""
     size = path.stat().st_size
+    if size == 0:
+        raise corrupt(dataset, path, "the file is empty (0 records)")
     if size % RECORD:
         raise corrupt(dataset, path, f"size {size} bytes is not a whole number of {RECORD}-byte records "
                                      "(truncated?)")

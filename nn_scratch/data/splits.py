@@ -128,6 +128,10 @@ class Standardizer:
     def fit(self, X):
         X, _ = check_Xy(X, None, allow_y_none=True)
         X64 = X.astype(np.float64)
+        if not np.all(np.isfinite(X64)):
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X64))[0])
+            raise ValueError(f"Standardizer.fit: 'X' contains NaN or inf (first at index {bad}); the mean and "
+                             "std would be NaN and so would every transformed value -- clean the data first")
         self.mean = X64.mean(axis=0)
         std = X64.std(axis=0)
         self.std = np.where(std > self.eps, std, 1.0)
