@@ -36,7 +36,8 @@ class Dropout(Layer):
         return pass_on_data(given, x * self.mask)     # dropped-out data is still data (see layers.base)
 
     def backward(self, dy):
-        dy = check_dy(self, dy, "y_shape")
+        mask = getattr(self, "mask", None)             # (a mask set by hand, as the exercises do, counts too)
+        dy = check_dy(self, dy, "y_shape" if mask is None else "mask")
         return dy if self.mask is None or dy is None else dy * self.mask
 
     def __repr__(self):
