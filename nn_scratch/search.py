@@ -30,19 +30,26 @@ from __future__ import annotations
 
 import math
 import numbers
-import time
+import threading
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from nn_scratch.search_log import SearchLog, describe_seed, describe_space
+from nn_scratch.trials import run_trials
+
 __all__ = ["LogUniform", "Uniform", "IntUniform", "Choice", "Trial", "SearchResult", "BorderWarning",
-           "random_search", "coarse_to_fine", "narrow_space", "plot_search"]
+           "SearchInterrupted", "random_search", "coarse_to_fine", "narrow_space", "plot_search"]
 
 
 class BorderWarning(UserWarning):
     """The best value of a parameter lies near the edge of its search range: widen the range."""
+
+
+class SearchInterrupted(UserWarning):
+    """The user stopped the search (Ctrl-C): the result holds only the trials that had finished."""
 
 
 def _check_bounds(who, low, high, positive=False, integer=False):
@@ -185,7 +192,9 @@ def _sample_configs(space, n_trials, rng):
 # -- trials and results --------------------------------------------------------------------------------------
 @dataclass
 class Trial:
-    """One evaluated configuration.  ``score`` is NaN and ``error`` holds the message when it failed."""
+    """One evaluated configuration.  ``score`` is NaN and ``error`` holds the reason when it failed: the
+    objective's exception (``"ValueError: ..."``, ``"SystemExit: 3"``), ``"score is nan"``, ``"crashed: ..."``
+    (its process died) or ``"timeout: ..."``."""
 
     index: int
     params: dict
@@ -200,27 +209,6 @@ class Trial:
         return self.error is None
 
 
-def _run_trial(objective, params):
-    """Call the objective; never raise: returns ``(score, extras, error, seconds)``."""
-    t0 = time.perf_counter()
-    try:
-        out = objective(dict(params))
-        extras = {}
-        if isinstance(out, dict):
-            if "score" not in out:
-                raise KeyError(f"the objective returned a dict without a 'score' key (keys {sorted(out)})")
-            extras = {k: v for k, v in out.items() if k != "score"}
-            out = out["score"]
-        if isinstance(out, bool) or not isinstance(out, (numbers.Real, np.ndarray)) or np.ndim(out) != 0:
-            raise TypeError(f"the objective must return a number or a dict with 'score', got {out!r}")
-        score = float(out)
-        if not math.isfinite(score):
-            return float("nan"), extras, f"score is {score}", time.perf_counter() - t0
-        return score, extras, None, time.perf_counter() - t0
-    except Exception as err:  # a failed trial is a result, not a crash
-        return float("nan"), {}, f"{type(err).__name__}: {err}", time.perf_counter() - t0
-
-
 def _fmt(v):
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -232,12 +220,14 @@ class SearchResult:
 
     ``best`` -- the best Trial; ``ok`` / ``failed`` -- lists; ``top(k)``; ``values(param)`` and ``scores()``
     as arrays over the successful trials; ``warnings`` -- the border warnings (strings);
-    ``stages`` / ``spaces`` -- per-stage results and spaces (one stage for ``random_search``).
+    ``stages`` / ``spaces`` -- per-stage results and spaces (one stage for ``random_search``);
+    ``interrupted`` -- True when a Ctrl-C stopped the search (unfinished trials are left out).
     ``str(result)`` is a table.
     """
 
-    def __init__(self, trials, space, border=0.1, stages=None, spaces=None):
+    def __init__(self, trials, space, border=0.1, stages=None, spaces=None, interrupted=False):
         self.space = space
+        self.interrupted = bool(interrupted)
         self.trials = sorted((t for t in trials if t.ok), key=lambda t: (t.score, t.index)) + \
             sorted((t for t in trials if not t.ok), key=lambda t: t.index)
         self.stages = stages if stages is not None else [self]
@@ -313,18 +303,20 @@ class SearchResult:
         return "\n".join(lines)
 
     def __str__(self):
-        text = [f"{len(self.ok)} trials ok, {len(self.failed)} failed; lower score is better", self.table()]
+        stop = "; interrupted (Ctrl-C): trials that had not finished are left out" if self.interrupted else ""
+        text = [f"{len(self.ok)} trials ok, {len(self.failed)} failed; lower score is better{stop}", self.table()]
         text += [f"  failed trial {t.index}: {t.error}" for t in self.failed[:5]]
         text += [f"  WARNING {w}" for w in self.warnings]
         return "\n".join(text)
 
     def __repr__(self):
         best = f", best {self.best.score:.4g}" if self.ok else ""
-        return f"SearchResult({len(self.trials)} trials, {len(self.failed)} failed{best})"
+        stop = ", interrupted" if self.interrupted else ""
+        return f"SearchResult({len(self.trials)} trials, {len(self.failed)} failed{best}{stop})"
 
 
 # -- the searches ----------------------------------------------------------------------------------------------
-def _check_common(who, objective, executor, border):
+def _check_common(who, objective, executor, border, timeout, save_path):
     if not callable(objective):
         raise TypeError(f"{who}: 'objective' must be callable params -> score, got {type(objective).__name__}")
     if executor is not None and not hasattr(executor, "submit"):
@@ -332,41 +324,99 @@ def _check_common(who, objective, executor, border):
                         f"got {type(executor).__name__}")
     if not isinstance(border, numbers.Real) or not 0 <= border < 0.5:
         raise ValueError(f"{who}: 'border' must be in [0, 0.5), got {border!r}")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (
+                math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"{who}: 'timeout' must be None or a positive number of seconds, got {timeout!r}")
+        if executor is None and (threading.current_thread() is not threading.main_thread()
+                                 or not hasattr(__import__("signal"), "setitimer")):
+            raise ValueError(f"{who}: 'timeout' without an executor stops a trial with SIGALRM, which works only in "
+                             f"the main thread on POSIX; pass executor=ProcessPoolExecutor(...) instead")
+    if save_path is not None and not isinstance(save_path, (str, bytes, __import__("os").PathLike)):
+        raise TypeError(f"{who}: 'save_path' must be None or a path to a .jsonl file, got {type(save_path).__name__}")
 
 
-def _run_all(objective, configs, executor, first_index=0, stage=0):
-    if executor is None:
-        outs = [_run_trial(objective, c) for c in configs]
-    else:
-        futures = [executor.submit(_run_trial, objective, c) for c in configs]
-        outs = [f.result() for f in futures]       # submission order, whatever the completion order
-    return [Trial(first_index + i, c, s, e, err, sec, stage) for i, (c, (s, e, err, sec)) in
-            enumerate(zip(configs, outs))]
+class _Stage:
+    """Runs one batch of configurations (a whole random search, or one stage of coarse to fine), skipping the
+    trials already in the save file and appending the others to it as they finish."""
+
+    def __init__(self, objective, executor, timeout, log):
+        self.objective, self.executor, self.timeout, self.log = objective, executor, timeout, log
+
+    def run(self, configs, first_index=0, stage=0):
+        """``(trials, interrupted)``."""
+        trials, todo = [], []
+        for i, c in enumerate(configs):
+            index = first_index + i
+            if self.log is not None and index in self.log.done:
+                rec = self.log.check(index, c)
+                trials.append(Trial(index, c, float(rec["score"]) if rec["error"] is None else float("nan"),
+                                    dict(rec.get("extras") or {}), rec["error"], float(rec.get("seconds", 0.0)),
+                                    stage))
+            else:
+                todo.append((index, c))
+
+        def on_done(index, out):
+            score, extras, error, seconds = out
+            t = Trial(index, configs[index - first_index], score, extras, error, seconds, stage)
+            trials.append(t)            # then saved: a Ctrl-C in between only means it runs again on resume
+            if self.log is not None:
+                self.log.append(t)
+
+        interrupted = run_trials(self.objective, todo, self.executor, self.timeout, on_done)
+        return trials, interrupted
 
 
-def _emit(result, warn):
+def _open_log(who, save_path, header):
+    return SearchLog(save_path, header, who) if save_path is not None else None
+
+
+def _emit(result, warn, who, planned, save_path):
+    if result.interrupted:
+        again = (f"; call {who} again with save_path={save_path!r} to resume" if save_path is not None else
+                 "; pass save_path= to be able to resume")
+        warnings.warn(f"{who}: interrupted (Ctrl-C) with {len(result.trials)} of {planned} trials finished; the "
+                      f"result holds those{again}", SearchInterrupted, stacklevel=3)
     if warn:
         for w in result.warnings:
             warnings.warn(w, BorderWarning, stacklevel=3)
 
 
 def random_search(objective, space: dict, n_trials: int, seed=0, executor=None, border: float = 0.1,
-                  warn: bool = True) -> SearchResult:
+                  warn: bool = True, timeout=None, save_path=None) -> SearchResult:
     """Evaluate ``objective`` on ``n_trials`` configurations drawn at random from ``space``.
 
     ``objective(params) -> score`` (lower is better) or ``{"score": score, **extras}``.  ``seed`` (int,
     SeedSequence or Generator) fixes every configuration before any trial runs.  ``executor``: None runs
-    the trials one after another in this process; any ``concurrent.futures`` Executor (threads or
-    processes -- then the objective must be picklable) runs them in parallel with the same results.
-    Border warnings (``BorderWarning``, also in ``result.warnings``) are issued when ``warn``.
+    the trials one after another in this process; any ``concurrent.futures`` Executor (threads, processes --
+    then the objective must be picklable --, or a Dask cluster's ``Client(...).get_executor()``) runs them in
+    parallel with the same results.  Border warnings (``BorderWarning``, also in ``result.warnings``) are
+    issued when ``warn``.
+
+    One bad trial never costs the others: an exception (even ``SystemExit``), a worker process that dies
+    (``"crashed"``; a broken process pool is replaced) and a trial still running after ``timeout`` seconds
+    (``"timeout"``; it is stopped -- see ``nn_scratch.trials`` for how on each executor) are recorded as
+    failed trials.  Ctrl-C stops the search and returns the finished trials (``result.interrupted``).
+
+    ``save_path``: a ``.jsonl`` file that gets one line per trial as it finishes; calling again with the same
+    file, space and seed skips the trials it holds and returns the same trials as an uninterrupted search
+    (extras that are not numbers or strings, such as a trained model, are not saved).
     """
-    _check_common("random_search", objective, executor, border)
+    _check_common("random_search", objective, executor, border, timeout, save_path)
     _check_space("random_search", space)
     if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
         raise ValueError(f"random_search: 'n_trials' must be a positive integer, got {n_trials!r}")
+    header = None if save_path is None else {
+        "search": "random_search", "space": describe_space(space), "seed": describe_seed("random_search", seed)}
     configs = _sample_configs(space, int(n_trials), np.random.default_rng(seed))
-    result = SearchResult(_run_all(objective, configs, executor), space, border)
-    _emit(result, warn)
+    log = _open_log("random_search", save_path, header)
+    try:
+        trials, interrupted = _Stage(objective, executor, timeout, log).run(configs)
+    finally:
+        if log is not None:
+            log.close()
+    result = SearchResult(trials, space, border, interrupted=interrupted)
+    _emit(result, warn, "random_search", int(n_trials), save_path)
     return result
 
 
@@ -386,7 +436,8 @@ def narrow_space(space: dict, trials, shrink: float = 0.5) -> dict:
 
 
 def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shrink: float = 0.5, seed=0,
-                   executor=None, stage_params=None, border: float = 0.1, warn: bool = True) -> SearchResult:
+                   executor=None, stage_params=None, border: float = 0.1, warn: bool = True, timeout=None,
+                   save_path=None) -> SearchResult:
     """Random search in stages: after each stage, every numeric range is narrowed around its ``top_k`` trials
     (``narrow_space``), and the next stage searches the narrower space.
 
@@ -395,8 +446,10 @@ def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shri
     cheap coarse stage (then compare scores within a stage: ``result.stages[-1].best``).  The result holds
     all trials (``trial.stage`` says which), ``.stages`` (one SearchResult each) and ``.spaces``; its border
     warnings refer to the *original* ranges.  Stage ``i`` draws from ``SeedSequence(seed).spawn``'s i-th child.
+    ``executor``, ``timeout`` and ``save_path`` (one file for all stages) work as in ``random_search``; a
+    Ctrl-C returns the stages so far, the last one holding its finished trials.
     """
-    _check_common("coarse_to_fine", objective, executor, border)
+    _check_common("coarse_to_fine", objective, executor, border, timeout, save_path)
     _check_space("coarse_to_fine", space)
     stages = list(stages) if isinstance(stages, (list, tuple)) else stages
     if not isinstance(stages, list) or not stages or any(
@@ -410,24 +463,37 @@ def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shri
                                      or not all(isinstance(p, dict) for p in stage_params)):
         raise ValueError(f"coarse_to_fine: 'stage_params' must be None or one dict per stage ({len(stages)}), "
                          f"got {stage_params!r}")
+    header = None if save_path is None else {
+        "search": "coarse_to_fine", "space": describe_space(space), "seed": describe_seed("coarse_to_fine", seed),
+        "stages": [int(n) for n in stages], "top_k": int(top_k), "shrink": float(shrink),
+        "stage_params": None if stage_params is None else [sorted(describe_space(p)) for p in stage_params]}
     seeds = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
         seed if not isinstance(seed, np.random.Generator) else seed.integers(2**63))).spawn(len(stages))
     spaces, results, trials, current = [], [], [], dict(space)
-    for i, n in enumerate(stages):
-        if i > 0:
-            prev = results[-1]
-            if not prev.ok:
-                raise ValueError(f"coarse_to_fine: every trial of stage {i - 1} failed (first error: "
-                                 f"{prev.failed[0].error}); cannot narrow")
-            current = narrow_space(current, prev.top(top_k), shrink)
-        spaces.append(current)
-        run_space = {**current, **(stage_params[i] if stage_params else {})}
-        configs = _sample_configs(run_space, int(n), np.random.default_rng(seeds[i]))
-        stage_trials = _run_all(objective, configs, executor, first_index=len(trials), stage=i)
-        results.append(SearchResult(stage_trials, run_space, border))
-        trials += stage_trials
-    result = SearchResult(trials, space, border, stages=results, spaces=spaces)
-    _emit(result, warn)
+    interrupted = False
+    log = _open_log("coarse_to_fine", save_path, header)
+    try:
+        runner = _Stage(objective, executor, timeout, log)
+        for i, n in enumerate(stages):
+            if i > 0:
+                prev = results[-1]
+                if not prev.ok:
+                    raise ValueError(f"coarse_to_fine: every trial of stage {i - 1} failed (first error: "
+                                     f"{prev.failed[0].error}); cannot narrow")
+                current = narrow_space(current, prev.top(top_k), shrink)
+            spaces.append(current)
+            run_space = {**current, **(stage_params[i] if stage_params else {})}
+            configs = _sample_configs(run_space, int(n), np.random.default_rng(seeds[i]))
+            stage_trials, interrupted = runner.run(configs, first_index=sum(stages[:i]), stage=i)
+            results.append(SearchResult(stage_trials, run_space, border, interrupted=interrupted))
+            trials += stage_trials
+            if interrupted:
+                break
+    finally:
+        if log is not None:
+            log.close()
+    result = SearchResult(trials, space, border, stages=results, spaces=spaces, interrupted=interrupted)
+    _emit(result, warn, "coarse_to_fine", sum(stages), save_path)
     return result
 
 
