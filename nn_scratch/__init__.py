@@ -10,7 +10,9 @@ Subpackages and modules, one idea each:
 * ``nn_scratch.trainer`` / ``nn_scratch.callbacks`` -- the training loop and its callbacks
 * ``nn_scratch.sanity``, ``nn_scratch.monitors``, ``nn_scratch.analysis``, ``nn_scratch.plots``
 * ``nn_scratch.search`` / ``nn_scratch.ensemble`` -- random / coarse-to-fine search, model averaging
-* ``nn_scratch.data``       -- the embedded digits, MNIST/Fashion-MNIST/CIFAR-10 loaders, synthetic sets
+* ``nn_scratch.data``       -- the embedded digits and Tiny Shakespeare, MNIST/Fashion-MNIST/CIFAR-10 loaders,
+  synthetic sets
+* ``nn_scratch.generate``   -- sample text from a character-level RNN, LSTM or transformer
 * ``nn_scratch.files``      -- atomic writes for everything the package saves
 * ``nn_scratch.exercises``  -- exercises a learner writes (affine_backward, adam, ...) and the package grades
 * ``nn_scratch.cli``        -- ``nn-scratch demo``, the whole careful recipe on real data; ``nn-scratch exercise``

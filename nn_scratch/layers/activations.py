@@ -77,12 +77,13 @@ class GELU(Layer):
         y = x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))        Phi: the standard normal CDF
 
     Any shape.  Smooth (no kink, no ``winners``).  dy/dx = Phi(x) + x * phi(x), phi the normal density.
+    erf is SciPy's (not the tanh approximation).
     """
 
     def forward(self, x):
         x = np.asarray(x)
         self.x = x
-        self.cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / np.sqrt(2)))).astype(x.dtype, copy=False)
+        self.cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / np.sqrt(2))))     # SciPy's erf keeps float32
         return x * self.cdf
 
     def backward(self, dy):

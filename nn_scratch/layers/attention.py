@@ -65,9 +65,11 @@ class MultiHeadAttention(Layer):
         self.scale = dtype.type(1 / np.sqrt(D // self.num_heads))
         S = (self.q @ self.k.transpose(0, 1, 3, 2)) * self.scale                  # (N, h, T, T)
         if self.causal:
-            S = np.where(np.triu(np.ones((T, T), dtype=bool), 1), -np.inf, S)
-        S = np.exp(S - S.max(axis=-1, keepdims=True))
-        self.attn = S / S.sum(axis=-1, keepdims=True)
+            S += np.triu(np.full((T, T), -np.inf, dtype=dtype), 1)               # s > t: weight exp(-inf) = 0
+        S -= S.max(axis=-1, keepdims=True)
+        np.exp(S, out=S)
+        S /= S.sum(axis=-1, keepdims=True)
+        self.attn = S
         self.mask = None
         A = self.attn
         if self.training and self.dropout > 0:
