@@ -347,6 +347,11 @@ def test_float32_model_stays_float32_through_every_new_layer():
                 assert getattr(m, attr).dtype == np.float32, (type(m).__name__, attr)
 
 
+def _after_forward(layer):
+    layer.forward(np.zeros((2, 4, 3)))
+    return layer
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda: Embedding(3, 2).forward(np.array([[0, 3]])), ValueError, "'idx' must hold ids in [0, 2]"),
     (lambda: Embedding(3, 2).forward(np.array([[0.0, 1.0]])), TypeError, "integer array"),
@@ -359,6 +364,10 @@ def test_float32_model_stays_float32_through_every_new_layer():
     (lambda: MultiHeadAttention(4, 2).forward(np.zeros((2, 4))), ValueError, "3 dimensions"),
     (lambda: LayerNorm(3).forward(np.zeros((2, 4))), ValueError, "3 features"),
     (lambda: TokenPositionEmbedding(5, 4, 2).forward(np.zeros((1, 5), dtype=int)), ValueError, "max_len = 4"),
+    (lambda: LSTM(3, 2).backward(np.zeros((1, 2, 2))), RuntimeError, "before forward"),
+    (lambda: MultiHeadAttention(4, 2).backward(np.zeros((1, 2, 4))), RuntimeError, "before forward"),
+    (lambda: Embedding(3, 2).backward(np.zeros((1, 2, 2))), RuntimeError, "before forward"),
+    (lambda: _after_forward(RNN(3, 2)).backward(np.zeros((2, 4, 3))), ValueError, "shape of the last forward"),
     (lambda: SequenceCrossEntropy().forward(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=int)), ValueError,
      "shape (N, T) = (2, 3)"),
     (lambda: SequenceCrossEntropy().forward(np.zeros((2, 3, 4)), np.full((2, 3), 4)), ValueError, "[0, 3]"),

@@ -81,12 +81,15 @@ class GELU(Layer):
     """
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_input(x, "x", layer="GELU")
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float64)
         self.x = x
         self.cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / np.sqrt(2))))     # SciPy's erf keeps float32
         return x * self.cdf
 
     def backward(self, dy):
+        dy = check_dy(self, dy, "x")
         x = self.x
         pdf = np.exp(-0.5 * x * x) * x.dtype.type(1 / np.sqrt(2 * np.pi))
         return dy * (self.cdf + x * pdf)

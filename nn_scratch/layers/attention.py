@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import GELU
-from .base import Layer, Parameter, check_input
+from .base import Layer, Parameter, check_dy, check_input
 from .dropout import Dropout
 from .embedding import Embedding, check_indices
 from .linear import Linear, init_weights
@@ -78,13 +78,14 @@ class MultiHeadAttention(Layer):
             A = A * self.mask
         self.A = A
         ctx = (A @ self.v).transpose(0, 2, 1, 3).reshape(N * T, D)                 # heads side by side again
-        self.ctx = ctx
+        self.ctx, self.y_shape = ctx, (N, T, D)
         return (ctx @ self.Wo.value + self.bo.value).reshape(N, T, D)
 
     def backward(self, dy):
+        dy = check_dy(self, dy, "y_shape")
         dtype = self.Wq.value.dtype
         N, h, T, d = self.q.shape
-        dy2 = np.asarray(dy).astype(dtype, copy=False).reshape(N * T, h * d)
+        dy2 = dy.astype(dtype, copy=False).reshape(N * T, h * d)
         # y = ctx Wo + bo  =>  dWo = ctx^T dy,  dbo = sum dy,  dctx = dy Wo^T
         np.matmul(self.ctx.T, dy2, out=self.Wo.grad)
         np.sum(dy2, axis=0, out=self.bo.grad)
@@ -148,7 +149,7 @@ class TransformerBlock(Layer):
 
     def backward(self, dy):
         # y = x + F(x): dx = dy + F'(x)^T dy, once per residual branch, last branch first
-        dy = np.asarray(dy).astype(self.ln1.gamma.value.dtype, copy=False)
+        dy = check_dy(self.ln1, dy, "xhat").astype(self.ln1.gamma.value.dtype, copy=False)
         dx = dy + self.ln2.backward(self.fc1.backward(self.act.backward(self.fc2.backward(self.drop2.backward(dy)))))
         return dx + self.ln1.backward(self.attn.backward(self.drop1.backward(dx)))
 
@@ -183,6 +184,7 @@ class TokenPositionEmbedding(Layer):
 
     def backward(self, dy):
         # y = tok(idx) + pos(t): the same dy reaches both tables; pos sums it over the N sequences
+        dy = check_dy(self.tok, dy, "idx", lambda idx: idx.shape + (self.tok.embedding_dim,))
         self.tok.backward(dy)
         self.pos.backward(np.sum(dy, axis=0, keepdims=True))
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter
+from .base import Layer, Parameter, check_dy
 
 
 def check_indices(idx, size: int, name: str = "idx", layer: str = "Embedding"):
@@ -49,7 +49,8 @@ class Embedding(Layer):
         return self.W.value[self.idx]
 
     def backward(self, dy):
-        dy = np.asarray(dy).astype(self.W.value.dtype, copy=False).reshape(-1, self.embedding_dim)
+        dy = check_dy(self, dy, "idx", lambda idx: idx.shape + (self.embedding_dim,))
+        dy = dy.astype(self.W.value.dtype, copy=False).reshape(-1, self.embedding_dim)
         # y = onehot(idx) W  =>  dW = onehot(idx)^T dy: add each row of dy into the row of its id
         self.W.grad[...] = 0
         np.add.at(self.W.grad, self.idx.reshape(-1), dy)

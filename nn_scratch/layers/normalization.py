@@ -127,7 +127,7 @@ class LayerNorm(Layer):
         return self.xhat * self.gamma.value + self.beta.value
 
     def backward(self, dy):
-        dy = np.asarray(dy).astype(self.gamma.value.dtype, copy=False)
+        dy = check_dy(self, dy, "xhat").astype(self.gamma.value.dtype, copy=False)
         D = self.normalized_shape
         rows = dy.reshape(-1, D)
         np.sum(rows, axis=0, out=self.beta.grad)                                   # dbeta  = sum dy

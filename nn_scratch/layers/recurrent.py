@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, check_input
+from .base import Layer, Parameter, check_dy, check_input, needs_input_grad
 from .linear import init_weights
 
 
@@ -55,6 +55,7 @@ class _Recurrent(Layer):
     def _inputs(self, x, states):
         """Checked x (N, T, D) in the parameters' dtype and the start states (each (N, H))."""
         who = type(self).__name__
+        self.dx_needed = needs_input_grad(self, x)       # False for the data: see layers.base
         x = check_input(x, "x", ndim=3, last_dim=self.input_size, layer=who)
         dtype = self.Wx.value.dtype
         N, H = x.shape[0], self.hidden_size
@@ -79,7 +80,7 @@ class _Recurrent(Layer):
         np.matmul(self.x.reshape(N * T, -1).T, da2, out=self.Wx.grad)
         np.matmul(h_prev.reshape(N * T, -1).T, da2, out=self.Wh.grad)
         np.sum(da2, axis=0, out=self.b.grad)
-        if not self.input_grad:
+        if not self.dx_needed:
             return None
         return (da2 @ self.Wx.value.T).reshape(N, T, self.input_size)
 
@@ -117,7 +118,7 @@ class RNN(_Recurrent):
         return hs
 
     def backward(self, dh):
-        dh = np.asarray(dh).astype(self.Wx.value.dtype, copy=False)
+        dh = check_dy(self, dh, "hs").astype(self.Wx.value.dtype, copy=False)
         N, T, H = self.hs.shape
         da = np.empty_like(self.hs)
         self.grad_hidden = np.empty_like(self.hs)
@@ -205,7 +206,7 @@ class LSTM(_Recurrent):
         return hs
 
     def backward(self, dh):
-        dh = np.asarray(dh).astype(self.Wx.value.dtype, copy=False)
+        dh = check_dy(self, dh, "hs").astype(self.Wx.value.dtype, copy=False)
         N, T, H = self.hs.shape
         da = np.empty_like(self.gates)
         self.grad_hidden = np.empty_like(self.hs)
