@@ -272,6 +272,69 @@ case("layer calls", "Dropout(0.5).backward(int dy)")(
         (lambda d: (d.forward(np.ones((2, 4))), d)[1])(Dropout(0.5, rng=0))))
 
 
+# -- sequence layers (when this version has them) ---------------------------------------------------------------
+try:
+    from nn_scratch.layers import (GELU, LSTM, RNN, Embedding, LayerNorm, MultiHeadAttention,  # noqa: E402
+                                   TokenPositionEmbedding, TransformerBlock)
+except ImportError:
+    Embedding = None
+if Embedding is not None:
+    for _who, _make, _arg, _kind in [
+        ("Embedding", lambda **k: Embedding(**{"num_embeddings": 5, "embedding_dim": 4, **k}), "num_embeddings",
+         "int_pos"),
+        ("Embedding", lambda **k: Embedding(5, 4, **k), "weight_scale", "positive"),
+        ("Embedding", lambda **k: Embedding(5, 4, **k), "dtype", "dtype"),
+        ("Embedding", lambda **k: Embedding(5, 4, **k), "rng", "seed"),
+        ("RNN", lambda **k: RNN(**{"input_size": 3, "hidden_size": 4, **k}), "hidden_size", "int_pos"),
+        ("RNN", lambda **k: RNN(3, 4, **k), "rng", "seed"),
+        ("RNN", lambda **k: RNN(3, 4, **k), "dtype", "dtype"),
+        ("LSTM", lambda **k: LSTM(3, 4, **k), "forget_bias", "finite"),
+        ("LSTM", lambda **k: LSTM(3, 4, **k), "input_grad", "bool"),
+        ("LayerNorm", lambda **k: LayerNorm(4, **k), "eps", "positive"),
+        ("LayerNorm", lambda **k: LayerNorm(4, **k), "dtype", "dtype"),
+        ("MultiHeadAttention", lambda **k: MultiHeadAttention(**{"embed_dim": 4, "num_heads": 2, **k}),
+         "num_heads", "int_pos"),
+        ("MultiHeadAttention", lambda **k: MultiHeadAttention(4, 2, **k), "dropout", "fraction"),
+        ("MultiHeadAttention", lambda **k: MultiHeadAttention(4, 2, **k), "causal", "bool"),
+        ("MultiHeadAttention", lambda **k: MultiHeadAttention(4, 2, **k), "rng", "seed"),
+        ("TransformerBlock", lambda **k: TransformerBlock(4, 2, **k), "mlp_ratio", "int_pos"),
+        ("TransformerBlock", lambda **k: TransformerBlock(4, 2, **k), "dropout", "fraction"),
+        ("TokenPositionEmbedding", lambda **k: TokenPositionEmbedding(**{"vocab_size": 5, "max_len": 3,
+                                                                         "embed_dim": 4, **k}), "max_len", "int_pos"),
+    ]:
+        for _bad in BAD[_kind]:
+            case("sequence layers", f"{_who}({_arg}={_bad!r})")(
+                lambda make=_make, arg=_arg, bad=_bad: judge(lambda: make(**{arg: bad}), [f"'{arg}'", arg]))
+    _xs = np.random.default_rng(0).standard_normal((2, 3, 4))
+    _idx = np.array([[0, 2, 1], [3, 3, 0]])
+    for _name, _make, _x in [("GELU", GELU, _xs), ("LayerNorm", lambda: LayerNorm(4), _xs),
+                             ("RNN", lambda: RNN(4, 5, rng=0), _xs), ("LSTM", lambda: LSTM(4, 5, rng=0), _xs),
+                             ("MultiHeadAttention", lambda: MultiHeadAttention(4, 2, rng=0), _xs),
+                             ("TransformerBlock", lambda: TransformerBlock(4, 2, rng=0), _xs),
+                             ("Embedding", lambda: Embedding(5, 4, rng=0), _idx),
+                             ("TokenPositionEmbedding", lambda: TokenPositionEmbedding(5, 3, 4, rng=0), _idx)]:
+        case("sequence layers", f"{_name}.backward before forward")(
+            lambda make=_make: judge(lambda: make().backward(np.ones((2, 3, 4))), "forward"))
+
+        def _seq_wrong_dy(make=_make, x=_x):
+            layer = make()
+            y = layer.forward(x)
+            return judge(lambda: layer.backward(np.ones((1,) + y.shape[1:])), "dy")
+        case("sequence layers", f"{_name}.backward(dy with batch 1)")(_seq_wrong_dy)
+    for _name, _fn in [
+        ("Embedding.forward(ids 1.0, 2.0)", lambda: Embedding(5, 4).forward(np.array([[1.0, 2.0]]))),
+        ("Embedding.forward(id 5 of 5)", lambda: Embedding(5, 4).forward(np.array([[1, 5]]))),
+        ("RNN.forward(2-D x)", lambda: RNN(4, 5).forward(np.zeros((2, 4)))),
+        ("LSTM.forward(h0 with 3 rows for 2)", lambda: LSTM(4, 5).forward(np.zeros((2, 3, 4)), h0=np.zeros((3, 5)))),
+        ("MultiHeadAttention.forward(5 features for 4)", lambda: MultiHeadAttention(4, 2).forward(np.zeros((2, 3, 5)))),
+        ("TokenPositionEmbedding.forward(T=4 > max_len 3)",
+         lambda: TokenPositionEmbedding(5, 3, 4).forward(np.zeros((2, 4), int))),
+    ]:
+        case("sequence layers", _name)(lambda fn=_fn: judge(fn, ["'x'", "'idx'", "'h0'", "x", "idx"]))
+    case("sequence layers", "GELU.forward(int array)")(
+        lambda: _int_input(GELU, np.array([[-1, 0, 2]]), GELU().forward(np.array([[-1.0, 0.0, 2.0]]))))
+
+
 # -- losses -----------------------------------------------------------------------------------------------
 _S = np.random.default_rng(0).standard_normal((4, 3))
 for _label, _loss, _scores, _y, _keys in [

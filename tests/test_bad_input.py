@@ -314,3 +314,47 @@ def test_empty_cifar_batch_is_corrupt_not_an_empty_dataset(tmp_path):
     (folder / "test_batch.bin").write_bytes(b"")
     with pytest.raises(CorruptDatasetError, match="test_batch.bin.*empty"):
         load_cifar10(tmp_path, kind="test", verify=False)
+
+
+# -- the sequence layers ------------------------------------------------------------------------------------
+def _sequence_layers():
+    from nn_scratch.layers import (GELU, LSTM, RNN, Embedding, LayerNorm, MultiHeadAttention,
+                                   TokenPositionEmbedding, TransformerBlock)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    idx = np.array([[0, 2, 1], [3, 3, 0]])
+    return [(GELU(), x), (LayerNorm(4), x), (RNN(4, 5, rng=0), x), (LSTM(4, 5, rng=0), x),
+            (MultiHeadAttention(4, 2, rng=0), x), (TransformerBlock(4, 2, rng=0), x),
+            (Embedding(5, 4, rng=0), idx), (TokenPositionEmbedding(5, 3, 4, rng=0), idx)]
+
+
+@pytest.mark.parametrize("i", range(8))
+def test_sequence_layers_check_backward_like_the_others(i):
+    layer, x = _sequence_layers()[i]
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.ones((2, 3, 4)))
+    y = layer.forward(x)
+    layer.backward(np.ones_like(y))
+    with pytest.raises(ValueError, match="'dy' must have the shape"):
+        layer.backward(np.ones((1,) + y.shape[1:]))
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda L: L.Embedding(5, 4, weight_scale=INF), "'weight_scale'"),
+    (lambda L: L.Embedding(5, 4, dtype=np.int64), "'dtype'"),
+    (lambda L: L.LSTM(3, 4, forget_bias="1"), "'forget_bias'"),
+    (lambda L: L.RNN(3, 4, rng=-2), "'rng'"),
+    (lambda L: L.MultiHeadAttention(4, 2, dropout="0.1"), "'dropout'"),
+    (lambda L: L.MultiHeadAttention(4, 2, causal="yes"), "'causal'"),
+    (lambda L: L.TokenPositionEmbedding(5, 0, 4), "'max_len'"),
+    (lambda L: L.LayerNorm(4, eps=NAN), "'eps'"),
+    (lambda L: L.TransformerBlock(4, 2, mlp_ratio=2.0), "'mlp_ratio'"),
+])
+def test_sequence_layer_constructors_name_the_argument(make, pattern):
+    import nn_scratch.layers as L
+    with pytest.raises((TypeError, ValueError), match=pattern):
+        make(L)
+
+
+def test_gelu_converts_integer_input():
+    from nn_scratch.layers import GELU
+    np.testing.assert_allclose(GELU().forward(np.array([[-1, 0, 2]])), GELU().forward(np.array([[-1.0, 0.0, 2.0]])))

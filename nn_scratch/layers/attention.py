@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import GELU
+from .._checks import check_bool, check_float_dtype, check_int, check_number, check_rng
 from .base import Layer, Parameter, check_dy, check_input
 from .dropout import Dropout
 from .embedding import Embedding, check_indices
@@ -40,11 +41,12 @@ class MultiHeadAttention(Layer):
         if embed_dim % num_heads:
             raise ValueError(f"MultiHeadAttention: 'embed_dim' ({embed_dim}) must be divisible by 'num_heads' "
                              f"({num_heads})")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"MultiHeadAttention: 'dropout' must be in [0, 1), got {dropout!r}")
+        check_number("dropout", dropout, who="MultiHeadAttention", low=0, high=1, high_open=True)
+        check_bool("causal", causal, who="MultiHeadAttention")
+        dtype = check_float_dtype("dtype", dtype, who="MultiHeadAttention")
         D = int(embed_dim)
         self.embed_dim, self.num_heads, self.causal, self.dropout = D, int(num_heads), bool(causal), float(dropout)
-        rng = np.random.default_rng(rng)
+        rng = check_rng("rng", rng, who="MultiHeadAttention")
         for name in ("q", "k", "v", "o"):
             setattr(self, "W" + name, Parameter(init_weights((D, D), "xavier", rng).astype(dtype), "W" + name))
             setattr(self, "b" + name, Parameter(np.zeros(D, dtype=dtype), "b" + name, regularize=False))
@@ -128,9 +130,8 @@ class TransformerBlock(Layer):
     def __init__(self, embed_dim: int, num_heads: int, mlp_ratio: int = 4, causal: bool = True,
                  dropout: float = 0.0, rng=None, dtype=np.float32):
         super().__init__()
-        if isinstance(mlp_ratio, bool) or not isinstance(mlp_ratio, (int, np.integer)) or mlp_ratio < 1:
-            raise ValueError(f"TransformerBlock: 'mlp_ratio' must be a positive integer, got {mlp_ratio!r}")
-        rng = np.random.default_rng(rng)
+        check_int("mlp_ratio", mlp_ratio, minimum=1, who="TransformerBlock")
+        rng = check_rng("rng", rng, who="TransformerBlock")
         D = embed_dim
         self.ln1 = LayerNorm(D, dtype=dtype)
         self.attn = MultiHeadAttention(D, num_heads, causal=causal, dropout=dropout, rng=rng, dtype=dtype)
@@ -170,7 +171,8 @@ class TokenPositionEmbedding(Layer):
     def __init__(self, vocab_size: int, max_len: int, embed_dim: int, weight_scale: float = 0.1, rng=None,
                  dtype=np.float32):
         super().__init__()
-        rng = np.random.default_rng(rng)
+        check_int("max_len", max_len, minimum=1, who="TokenPositionEmbedding")
+        rng = check_rng("rng", rng, who="TokenPositionEmbedding")
         self.tok = Embedding(vocab_size, embed_dim, weight_scale=weight_scale, rng=rng, dtype=dtype)
         self.pos = Embedding(max_len, embed_dim, weight_scale=weight_scale, rng=rng, dtype=dtype)
         self.max_len = int(max_len)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_float_dtype, check_number, check_rng
 from .base import Layer, Parameter, check_dy
 
 
@@ -38,10 +39,11 @@ class Embedding(Layer):
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ValueError(f"Embedding: '{name}' must be a positive integer, got {v!r}")
-        if not weight_scale > 0:
-            raise ValueError(f"Embedding: 'weight_scale' must be positive, got {weight_scale!r}")
+        check_number("weight_scale", weight_scale, who="Embedding", low=0, low_open=True)
+        dtype = check_float_dtype("dtype", dtype, who="Embedding")
+        rng = check_rng("rng", rng, who="Embedding")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        W = np.random.default_rng(rng).standard_normal((num_embeddings, embedding_dim)) * weight_scale
+        W = rng.standard_normal((num_embeddings, embedding_dim)) * weight_scale
         self.W = Parameter(W.astype(dtype), "W")
 
     def forward(self, idx):

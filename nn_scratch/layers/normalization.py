@@ -109,8 +109,8 @@ class LayerNorm(Layer):
                 or normalized_shape < 1:
             raise ValueError(f"LayerNorm: 'normalized_shape' must be a positive integer (the size of the last "
                              f"axis), got {normalized_shape!r}")
-        if not eps > 0:
-            raise ValueError(f"LayerNorm: 'eps' must be positive, got {eps!r}")
+        check_number("eps", eps, who="LayerNorm", low=0, low_open=True)
+        dtype = check_float_dtype("dtype", dtype, who="LayerNorm")
         self.normalized_shape, self.eps = int(normalized_shape), float(eps)
         self.gamma = Parameter(np.ones(normalized_shape, dtype=dtype), "gamma", regularize=False)
         self.beta = Parameter(np.zeros(normalized_shape, dtype=dtype), "beta", regularize=False)

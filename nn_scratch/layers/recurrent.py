@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_bool, check_float_dtype, check_number, check_rng
 from .base import Layer, Parameter, check_dy, check_input, needs_input_grad
 from .linear import init_weights
 
@@ -38,9 +39,11 @@ class _Recurrent(Layer):
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ValueError(f"{who}: '{name}' must be a positive integer, got {v!r}")
+        dtype = check_float_dtype("dtype", dtype, who=who)
+        input_grad = check_bool("input_grad", input_grad, who=who)
         D, H, G = int(input_size), int(hidden_size), self.n_gates * int(hidden_size)
         self.input_size, self.hidden_size, self.input_grad = D, H, input_grad
-        rng = np.random.default_rng(rng)
+        rng = check_rng("rng", rng, who=who)
         # Xavier for the input weights; the recurrent weights N(0, 1/H) so h_{t-1} Wh starts at unit scale
         self.Wx = Parameter(init_weights((D, G), "xavier", rng, fan_in=D, fan_out=H).astype(dtype), "Wx")
         self.Wh = Parameter((rng.standard_normal((H, G)) / np.sqrt(H)).astype(dtype), "Wh")
@@ -167,8 +170,7 @@ class LSTM(_Recurrent):
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng=None,
                  dtype=np.float32, input_grad: bool = True):
         super().__init__(input_size, hidden_size, rng, dtype, input_grad)
-        if not np.isfinite(forget_bias):
-            raise ValueError(f"LSTM: 'forget_bias' must be a finite number, got {forget_bias!r}")
+        check_number("forget_bias", forget_bias, who="LSTM")
         self.forget_bias = float(forget_bias)
         H = self.hidden_size
         self.b.value[H:2 * H] = forget_bias
