@@ -27,7 +27,10 @@ Layout (every table is a dict of equal-length lists; missing values are NaN)
     ``train_penalty``    float  the penalty averaged the same way (0.0 without ``reg``)
     ``train_objective``  float  the objective averaged the same way
     ``train_loss_eval``  float  the training set re-measured at the end of the epoch in eval mode
-    ``train_acc_eval``   float  (dropout off, no penalty): the fair comparison with the validation numbers
+    ``train_acc_eval``   float  (dropout off, no penalty): the fair comparison with the validation numbers.
+                                Above 10 000 training rows, by default on a fixed seeded subset as
+                                large as the validation set (``meta["train_eval_rows"]``, at least
+                                10 000); ``fit(eval_train="all")`` for every row
     ``val_loss``         float  validation loss / accuracy (eval mode, no penalty); NaN without validation
     ``val_acc``          float  data.  Accuracies are NaN for regression (e.g. ``MSE``).
     ``flood_below_frac`` float  fraction of the epoch's batches whose data loss was below the flood
@@ -45,7 +48,11 @@ Layout (every table is a dict of equal-length lists; missing values are NaN)
     monitor appends a row with ``history.record(key, step=..., epoch=..., **more_columns)``.
 
 ``history.meta`` -- a small JSON-able dict: ``steps_per_epoch``, ``batch_size``, ``n_train``, ``seed``,
-    ``eval_every``, ``drop_last``, ``reg`` (the L2 strength, or None), ``flood_level`` (b, or None), and
+    ``eval_every``, ``drop_last``, ``reg`` (the L2 strength, or None), ``flood_level`` (b, or None),
+    ``train_eval_rows`` (training rows re-measured at each evaluation; 0 when off, ``n_train`` for all) and
+    ``train_eval_subset`` (None for all, else e.g. "10000 of 50000 rows drawn with seed 0"),
+    ``update_ratio_every`` (the ``UpdateRatio`` monitor's interval in steps; 0 when off),
+    ``snapshot_every`` (the NaN guard's weight-snapshot interval; None without the guard), and
     what callbacks report (``early_stopping``: best epoch/value, stopped epoch).
 
 ``to_json`` / ``from_json`` round-trip exactly (NaN is written as ``null``); ``to_csv`` writes one table.

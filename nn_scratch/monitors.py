@@ -6,7 +6,7 @@ and always has the columns ``step`` (steps taken, int) and ``epoch`` (fractional
 
 Record keys and columns
 -----------------------
-``"update_ratio"`` -- ``UpdateRatio`` (built into the Trainer, every step by default)
+``"update_ratio"`` -- ``UpdateRatio`` (built into the Trainer, every 10th step by default)
     ``step``, ``epoch``, and one column per parameter, named by ``model.named_parameters()``
     (e.g. ``"layers.0.W"``, ``"layers.0.b"``): ``||W_after - W_before|| / ||W_before||``, the size of the
     update actually made (learning rate, momentum and all) relative to the weights.  The lecture notes'
@@ -101,12 +101,19 @@ class Monitor(Callback):
 
 class UpdateRatio(Monitor):
     """Per parameter, ``||update|| / ||W||`` of the actual step taken (not of the raw gradient); key
-    ``"update_ratio"``, recorded every ``every`` *steps*.  Built into the Trainer."""
+    ``"update_ratio"``, recorded at the steps whose number is a multiple of ``every``.  Built into the
+    Trainer (``update_ratio_every``, 10 by default).
+
+    It needs the weights from before the step: it asks the trainer for a snapshot before every
+    ``every``-th step (``snapshot_every``), the same copy the NaN guard restores from, and measures the
+    norms in the parameters' own dtype with one BLAS dot product each.  Sampling is what keeps it cheap:
+    measured at every step of a 784-1000-10 MLP it cost about a third of the step."""
 
     key = "update_ratio"
 
     def __init__(self, every=1):
         super().__init__(every=every)
+        self.snapshot_every = self.every
 
     def on_fit_begin(self, trainer):
         self.names = [name for name, _ in trainer.model.named_parameters()]
@@ -115,13 +122,14 @@ class UpdateRatio(Monitor):
         pass
 
     def on_step_end(self, trainer):
-        if trainer.step % self.every or trainer.params_before_step is None:
+        if trainer.step % self.every or trainer.params_before_step is None \
+                or getattr(trainer, "snapshot_step", trainer.step - 1) != trainer.step - 1:
             return
         row = self._when(trainer)
         for name, p, old in zip(self.names, trainer.params, trainer.params_before_step):
-            old64 = old.astype(np.float64)
-            w = np.linalg.norm(old64)
-            row[name] = float(np.linalg.norm(p.value.astype(np.float64) - old64) / w) if w > 0 else float("nan")
+            d = (p.value - old).ravel()
+            w2 = float(np.vdot(old, old))
+            row[name] = float(np.sqrt(float(np.vdot(d, d)) / w2)) if w2 > 0 else float("nan")
         trainer.history.record(self.key, **row)
 
 

@@ -308,18 +308,20 @@ class Optimizer:
         """The learning rate the next ``step()`` will use (schedules read at ``t``)."""
         return float(_at(self.lr, self.t))
 
-    def step(self) -> None:
+    def step(self, grad_norm=None) -> None:
         """Update every ``p.value`` in place from ``p.grad``; then ``t += 1``.
 
         A scheduled hyperparameter is checked first, so a schedule gone negative (or a momentum >= 1) stops
-        the step with a ValueError before any weight or optimizer state changes."""
+        the step with a ValueError before any weight or optimizer state changes.  ``grad_norm``: the global
+        norm of the current gradients when the caller has measured it already (the Trainer does, for its
+        NaN guard), so that it is not computed twice; None measures it here."""
         for link in self.chain:
             for name, high in _SCHEDULABLE:
                 h = getattr(link, name, None)
                 if callable(h):
                     _scheduled(name, h, self.t, high=high)
         updates = [p.grad for p in self.params]
-        self.last_grad_norm = global_norm(updates)
+        self.last_grad_norm = global_norm(updates) if grad_norm is None else float(grad_norm)
         for link in self.chain:
             updates = link(updates, self.params, self.t)
         for p, u in zip(self.params, updates):

@@ -85,15 +85,19 @@ def plot_epoch_curves(history, title=None):
 
     Left: the epoch-averaged training loss (dashed; measured on the fly with older weights, dropout on),
     the training loss re-measured at the end of the epoch in eval mode, and the validation loss -- the
-    last two are the fair comparison.  Right: the same for accuracy (where recorded).
+    last two are the fair comparison.  Right: the same for accuracy (where recorded).  When the trainer
+    re-measured a subset of the training set (its default for large sets), the legend says how many rows.
     Epoch columns read: ``train_loss``, ``train_loss_eval``, ``val_loss``, ``train_acc`` (if any),
     ``train_acc_eval``, ``val_acc``; missing ones are skipped.
     """
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
-    styles = {"train_loss": ("training, epoch average", "--"), "train_loss_eval": ("training, end of epoch", "-"),
+    meta = getattr(history, "meta", {}) or {}
+    rows, n_train = meta.get("train_eval_rows"), meta.get("n_train")
+    end = "training, end of epoch" + (f" ({rows} of {n_train} rows)" if rows and n_train and rows < n_train else "")
+    styles = {"train_loss": ("training, epoch average", "--"), "train_loss_eval": (end, "-"),
               "val_loss": ("validation", "-"), "train_acc": ("training, epoch average", "--"),
-              "train_acc_eval": ("training, end of epoch", "-"), "val_acc": ("validation", "-")}
+              "train_acc_eval": (end, "-"), "val_acc": ("validation", "-")}
     for ax, keys, ylabel in ((ax_loss, ("train_loss", "train_loss_eval", "val_loss"), "loss"),
                              (ax_acc, ("train_acc", "train_acc_eval", "val_acc"), "accuracy")):
         for key in keys:

@@ -39,6 +39,7 @@ from .callbacks import Callback, NaNGuard, TrainingDiverged
 from .history import EVAL_COLUMNS, History
 from .layers.base import skip_input_grad
 from .losses import L2, Flooding, is_classification, unwrap_loss
+from .optim import Optimizer, global_norm
 
 __all__ = ["History", "Trainer", "TrainingDiverged", "is_classification"]
 
@@ -86,11 +87,13 @@ class Trainer:
     callbacks : a list of ``callbacks.Callback`` objects (``EarlyStopping``, ``Checkpoint``, ``WeightAverage``,
         ...); None is the same as an empty list.
     monitors : a list of ``monitors`` objects recording into ``history.monitors``; None = empty.
-    update_ratio_every : the built-in ``monitors.UpdateRatio`` records every this many steps (0 turns it off;
-        it is also off when ``monitors`` already holds an UpdateRatio).
+    update_ratio_every : the built-in ``monitors.UpdateRatio`` records at every this-many-th step (default 10;
+        0 turns it off; it is also off when ``monitors`` already holds an UpdateRatio).  Sampled, because
+        it needs a copy of every weight before the step and two norms after it.
     nan_guard : a ``callbacks.NaNGuard`` (default) or None: stop with ``TrainingDiverged`` on NaN/inf in the
-        scores, loss, gradients, the weights after an update or an evaluation's scores, with the last good
-        weights put back and the History attached to the exception.  With
+        scores, loss, gradients, the weights after an update or an evaluation's scores, with the latest good
+        snapshot of the weights put back (one every 10 steps: see ``NaNGuard`` for what each check costs)
+        and the History attached to the exception.  With
         the guard on, numpy's overflow / invalid-value warnings are silenced in training steps and in
         ``evaluate``: the guard reports a divergence, and an evaluation's loss shows it (inf / NaN).
     progress : show a tqdm bar; ``print_every`` : also print a plain line every this many steps.
@@ -108,7 +111,7 @@ class Trainer:
     (rows of X in the current batch), ``data`` (dict X, y, X_val, y_val), ``stop_training``.
     """
 
-    def __init__(self, model, loss, optimizer, reg=None, callbacks=(), monitors=(), update_ratio_every=1,
+    def __init__(self, model, loss, optimizer, reg=None, callbacks=(), monitors=(), update_ratio_every=10,
                  nan_guard="default", progress=True, print_every=None):
         from .monitors import UpdateRatio
 
@@ -151,7 +154,9 @@ class Trainer:
         self.step, self.epoch, self.steps_per_epoch = 0, 0, 0
         self.stop_training = False
         self.last_eval, self.last_batch, self.data, self.batch_indices = {}, {}, {}, None
-        self.params_before_step = None      # copies of the values before the latest step (guard, ratios)
+        self.params_before_step = None      # the latest snapshot: copies of the values (guard, update ratios)
+        self.snapshot_step = -1              # ... taken after this many steps, i.e. before step snapshot_step + 1
+        self._snapshot_intervals = ()
         self.rng = np.random.default_rng(0)
 
     # -- the parts of one step ------------------------------------------------------------------------------
@@ -174,7 +179,8 @@ class Trainer:
             return contextlib.nullcontext()
         return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
-    def _train_step(self, Xb, yb):
+    def _train_step(self, Xb, yb, last=False):
+        """One step on the batch; ``last``: the epoch's last step (the weights are scanned after it)."""
         with self._quiet():
             self.model.train()
             with skip_input_grad(Xb):          # nobody reads the data's gradient: the first layer skips it
@@ -190,19 +196,40 @@ class Trainer:
             self.model.backward(self.loss.backward())
             if self.reg is not None:
                 self.reg.backward(self.params)
+            # the global gradient norm serves the guard and the optimizer (which would measure it anyway)
+            grad_norm = None
+            if self.nan_guard is not None and isinstance(self.optimizer, Optimizer):
+                grad_norm = global_norm([p.grad for p in self.params])
             if self.nan_guard is not None:
-                self.nan_guard.check(self, "gradients", [p.grad for p in self.params])
-            if self.params_before_step is None:
-                self.params_before_step = [p.value.copy() for p in self.params]
-            else:
-                for buf, p in zip(self.params_before_step, self.params):
-                    np.copyto(buf, p.value)
+                self.nan_guard.check(self, "gradients", [p.grad for p in self.params], norm=grad_norm)
+            if self.params_before_step is None or self._snapshot_due(self.step + 1):
+                self._take_snapshot()
             lr = float(getattr(self.optimizer, "current_lr", getattr(self.optimizer, "lr", float("nan"))))
-            self.optimizer.step()
-            if self.nan_guard is not None:    # an exploding last update shows nowhere else before evaluation
+            if grad_norm is None:
+                self.optimizer.step()
+            else:
+                self.optimizer.step(grad_norm=grad_norm)
+            # the weights are scanned when the next step takes a snapshot (it must be good) and at an epoch's
+            # end (an exploding last update shows nowhere else before evaluation); in between, a non-finite
+            # weight shows in the next step's scores or loss
+            if self.nan_guard is not None and (last or self._snapshot_due(self.step + 2)):
                 self.nan_guard.check(self, "weights", [p.value for p in self.params])
             below = data_loss < self.loss.level if isinstance(self.loss, Flooding) else None
         return {"loss": data_loss, "penalty": penalty, "objective": objective, "lr": lr}, below
+
+    def _snapshot_due(self, step) -> bool:
+        """Copy the weights before step number ``step``?  When it is a multiple of an interval that the NaN
+        guard or a monitor asked for (their ``snapshot_every``, collected in ``fit``); the trainer also
+        copies them before a fit's first step, so the guard always has something to restore."""
+        return any(step % k == 0 for k in self._snapshot_intervals)
+
+    def _take_snapshot(self):
+        if self.params_before_step is None:
+            self.params_before_step = [p.value.copy() for p in self.params]
+        else:
+            for buf, p in zip(self.params_before_step, self.params):
+                np.copyto(buf, p.value)
+        self.snapshot_step = self.step
 
     # -- evaluation ---------------------------------------------------------------------------------------------
     def predict(self, X, batch_size: int = 1024):
@@ -263,8 +290,8 @@ class Trainer:
         d = self.data
         row = {"step": self.step, "epoch": self.step / self.steps_per_epoch}
         with self.evaluation_weights():
-            if d.get("eval_train", True):
-                r = self._evaluate(d["X"], d["y"], guard_as="training set")
+            if d.get("X_train_eval") is not None:
+                r = self._evaluate(d["X_train_eval"], d["y_train_eval"], guard_as="training set")
                 row["train_loss_eval"], row["train_acc_eval"] = r["loss"], r["acc"]
             if d.get("X_val") is not None:
                 r = self._evaluate(d["X_val"], d["y_val"], guard_as="validation set")
@@ -355,8 +382,27 @@ class Trainer:
         finally:
             self.model.train(was_training)
 
+    @staticmethod
+    def _train_eval_rows(eval_train, N, n_val, seed):
+        """Rows of X re-measured at each evaluation: None (off), ``slice(None)`` (all) or sorted indices."""
+        if eval_train is False:
+            return None
+        if eval_train is True:
+            n = max(10_000, n_val if n_val is not None else N // 5)
+        elif isinstance(eval_train, str) and eval_train == "all":
+            return slice(None)
+        elif isinstance(eval_train, numbers.Integral) and not isinstance(eval_train, bool) and eval_train >= 1:
+            n = int(eval_train)
+        else:
+            raise ValueError(f"Trainer.fit: 'eval_train' must be True (a seeded subset of a large training set), "
+                             f"'all', a positive number of rows or False; got {eval_train!r}")
+        if n >= N:
+            return slice(None)
+        subset_seed = seed if isinstance(seed, numbers.Integral) else 0
+        return np.sort(np.random.default_rng(subset_seed).choice(N, size=n, replace=False))
+
     def fit(self, X, y, X_val=None, y_val=None, epochs: int = 10, batch_size: int = 64, seed=0,
-            eval_every=None, resume_from=None, eval_train: bool = True, drop_last: bool = False) -> History:
+            eval_every=None, resume_from=None, eval_train=True, drop_last: bool = False) -> History:
         """Train for ``epochs`` epochs (in total, counting those of a resumed checkpoint); return the History.
 
         Each epoch draws a fresh permutation of the N training rows from a Generator seeded by ``seed`` and
@@ -368,7 +414,14 @@ class Trainer:
         rate -- a noisy gradient with 8x the usual variance -- right before the end-of-epoch evaluation,
         which makes the validation curve visibly spikier.
         Evaluation (training set re-measured unless ``eval_train=False``, and validation set) runs at each
-        epoch end, or every ``eval_every`` steps instead.  ``resume_from`` is a checkpoint path
+        epoch end, or every ``eval_every`` steps instead.
+
+        ``eval_train`` says which training rows are re-measured: True (default) the whole training set up
+        to 10 000 rows; for a larger set a fixed subset drawn once per fit with ``seed``, as large as the
+        validation set (a fifth of N without one) and at least 10 000 rows -- re-measuring every row costs
+        about a third of an epoch, the subset bounds it (MNIST, 50 000 + 10 000: about 6 %); ``"all"``
+        every row; an int, that many rows; False, none.  ``history.meta["train_eval_rows"]`` and
+        ``["train_eval_subset"]`` record which.  ``resume_from`` is a checkpoint path
         (``Checkpoint`` / ``save_checkpoint``): model, optimizer, random state, History and callback
         states are restored and training continues exactly where it stopped.
 
@@ -381,15 +434,28 @@ class Trainer:
         X, y, X_val, y_val = self._check_fit_args(X, y, X_val, y_val, epochs, batch_size, eval_every, drop_last)
         N = X.shape[0]
         self.steps_per_epoch = N // batch_size if drop_last else -(-N // batch_size)
-        self.data = {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "eval_train": bool(eval_train)}
         self.rng = check_rng("seed", seed, who="Trainer.fit")
+        rows = self._train_eval_rows(eval_train, N, None if X_val is None else X_val.shape[0], seed)
+        whole = isinstance(rows, slice)
+        self.data = {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "eval_train": rows is not None,
+                     "X_train_eval": X if whole else (None if rows is None else X[rows]),
+                     "y_train_eval": y if whole else (None if rows is None else y[rows])}
         self.history, self.step, self.epoch, self.stop_training = History(), 0, 0, False
         self.params_before_step = None   # not a previous fit's: the guard must not restore those
+        self._snapshot_intervals = tuple(sorted({int(k) for k in (getattr(o, "snapshot_every", 0) for o in
+                                                                   [self.nan_guard, *self._hooked]) if k}))
         self.history.meta.update(steps_per_epoch=self.steps_per_epoch, batch_size=int(batch_size), n_train=N,
                                  seed=seed if isinstance(seed, (int, type(None))) else repr(seed),
                                  eval_every=eval_every, drop_last=bool(drop_last),
                                  reg=None if self.reg is None else float(getattr(self.reg, "reg", float("nan"))),
-                                 flood_level=self.loss.level if isinstance(self.loss, Flooding) else None)
+                                 flood_level=self.loss.level if isinstance(self.loss, Flooding) else None,
+                                 train_eval_rows=0 if rows is None else (N if whole else len(rows)),
+                                 train_eval_subset=None if rows is None or whole else
+                                 f"{len(rows)} of {N} rows drawn with seed "
+                                 f"{seed if isinstance(seed, numbers.Integral) else 0}",
+                                 update_ratio_every=next((int(m.every) for m in self.monitors
+                                                          if getattr(m, "key", None) == "update_ratio"), 0),
+                                 snapshot_every=getattr(self.nan_guard, "snapshot_every", None))
         self._hook("on_fit_begin")       # callbacks reset here; a checkpoint then restores their state
         if resume_from is not None:
             checkpoints.load_checkpoint(self, resume_from, expect_meta={
@@ -409,7 +475,7 @@ class Trainer:
                     idx = perm[b * batch_size:(b + 1) * batch_size]
                     self.batch_indices = idx
                     self._hook("on_step_begin")
-                    values, is_below = self._train_step(X[idx], y[idx])
+                    values, is_below = self._train_step(X[idx], y[idx], last=b == self.steps_per_epoch - 1)
                     self.step += 1
                     for k in totals:
                         totals[k] += values[k] * len(idx)

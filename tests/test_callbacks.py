@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nn_scratch.callbacks import Callback, Checkpoint, EarlyStopping, TrainingDiverged, WeightAverage
+from nn_scratch.callbacks import Callback, Checkpoint, EarlyStopping, NaNGuard, TrainingDiverged, WeightAverage
 from nn_scratch.data import load_digits
 from nn_scratch.layers import BatchNorm, Dropout, Linear, ReLU, Sequential
 from nn_scratch.losses import MSE, Flooding, SoftmaxCrossEntropy
@@ -263,9 +263,46 @@ def test_nan_guard_stops_and_keeps_the_last_good_weights():
     assert err.step == len(spy.weights) and err.step > 2 and "NaN/inf" in str(err)
     assert err.what in ("scores", "loss", "gradients") and err.history is not None
     assert len(err.history.steps["step"]) == err.step - 1
-    expected = spy.weights[err.step - 2]                      # the weights before the previous update
+    # the latest snapshot: taken before step 1 and before every 10th step, after that step's checks passed
+    last = max(m for m in range(1, err.step) if m == 1 or m % 10 == 0)
+    assert f"before step {last}" in str(err)
+    expected = spy.weights[last - 1]
     assert all(np.array_equal(p.value, w) for p, w in zip(model.parameters(), expected))
     assert all(np.all(np.isfinite(p.value)) for p in model.parameters())
+    # a snapshot every step: the weights before the previous update, the last with a finite loss
+    model = Linear(3, 1, rng=0)
+    t = Trainer(model, MSE(), SGD(model.parameters(), lr=1.0), callbacks=[spy], progress=False,
+                nan_guard=NaNGuard(snapshot_every=1))
+    with pytest.raises(TrainingDiverged) as info:
+        t.fit(X, y, epochs=50, batch_size=64)
+    expected = spy.weights[info.value.step - 2]
+    assert all(np.array_equal(p.value, w) for p, w in zip(model.parameters(), expected))
+    with pytest.raises(ValueError, match="snapshot_every"):
+        NaNGuard(snapshot_every=0)
+
+
+def test_nan_guard_catches_a_nan_gradient_before_the_update():
+    class NaNGrad(Linear):                                    # finite forward, NaN gradient at the 3rd backward
+        calls = 0
+
+        def backward(self, dy):
+            out = super().backward(dy)
+            NaNGrad.calls += 1
+            if NaNGrad.calls == 3:
+                self.W.grad[0, 0] = np.nan
+            return out
+
+    X = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = NaNGrad(3, 2, rng=0)
+    spy = StepWeights()
+    t = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1, momentum=0.9), callbacks=[spy],
+                progress=False)
+    with pytest.raises(TrainingDiverged) as info:
+        t.fit(X, y, epochs=2, batch_size=10)
+    assert info.value.what == "gradients" and info.value.step == 3 and len(spy.weights) == 3
+    assert np.all(np.isfinite(t.optimizer.chain[-1].state[0]["velocity"]))   # no update was made with it
+    assert all(np.array_equal(p.value, w) for p, w in zip(model.parameters(), spy.weights[0]))
 
 
 # -- flooding ---------------------------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""The trainer's own work, bounded: the training set re-measured on a seeded subset, sampled snapshots,
+the gradient norm measured once for the NaN guard and the optimizer."""
+import numpy as np
+import pytest
+
+from nn_scratch.layers import Linear, ReLU, Sequential
+from nn_scratch.losses import SoftmaxCrossEntropy
+from nn_scratch.optim import SGD, global_norm
+from nn_scratch.plots import plot_epoch_curves
+from nn_scratch.trainer import Trainer
+
+
+def setup(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = Sequential([Linear(5, 8, rng=0), ReLU(), Linear(8, 2, rng=1)])
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), progress=False)
+    return trainer, X, y
+
+
+def test_a_large_training_set_is_re_measured_on_a_seeded_subset_as_large_as_validation():
+    trainer, X, y = setup(n=36000)
+    Xtr, ytr, Xva, yva = X[:24000], y[:24000], X[24000:], y[24000:]
+    h = trainer.fit(Xtr, ytr, Xva, yva, epochs=1, batch_size=4000, seed=3)
+    assert h.meta["train_eval_rows"] == 12000
+    assert h.meta["train_eval_subset"] == "12000 of 24000 rows drawn with seed 3"
+    rows = np.sort(np.random.default_rng(3).choice(24000, size=12000, replace=False))
+    expected = trainer.evaluate(Xtr[rows], ytr[rows])
+    assert h.epochs["train_loss_eval"][-1] == expected["loss"] and h.epochs["train_acc_eval"][-1] == expected["acc"]
+    assert expected["loss"] != trainer.evaluate(Xtr, ytr)["loss"]                    # really a subset
+    labels = [t.get_text() for t in plot_epoch_curves(h).axes[0].get_legend().get_texts()]
+    assert "training, end of epoch (12000 of 24000 rows)" in labels                  # the plot says so
+    h = trainer.fit(Xtr, ytr, Xva, yva, epochs=1, batch_size=4000, seed=3, eval_train="all")
+    assert h.meta["train_eval_rows"] == 24000 and h.meta["train_eval_subset"] is None
+    assert h.epochs["train_loss_eval"][-1] == trainer.evaluate(Xtr, ytr)["loss"]
+    h = trainer.fit(X, y, epochs=1, batch_size=6000)                 # no validation: a fifth, at least 10 000
+    assert h.meta["train_eval_rows"] == 10000
+    h = trainer.fit(Xtr[:1000], ytr[:1000], epochs=1, batch_size=500, eval_train=300)
+    assert h.meta["train_eval_rows"] == 300
+
+
+def test_a_small_training_set_is_re_measured_whole_by_default():
+    trainer, X, y = setup()
+    h = trainer.fit(X[:2000], y[:2000], X[2000:], y[2000:], epochs=1, batch_size=500)
+    assert h.meta["train_eval_rows"] == 2000 and h.meta["train_eval_subset"] is None
+    assert h.epochs["train_loss_eval"][-1] == trainer.evaluate(X[:2000], y[:2000])["loss"]
+    labels = [t.get_text() for t in plot_epoch_curves(h).axes[0].get_legend().get_texts()]
+    assert "training, end of epoch" in labels
+    h = trainer.fit(X, y, epochs=1, batch_size=500, eval_train=False)
+    assert h.meta["train_eval_rows"] == 0 and np.isnan(h.epochs["train_loss_eval"][-1])
+    with pytest.raises(ValueError, match="'eval_train'.*'some'"):
+        trainer.fit(X, y, epochs=1, eval_train="some")
+
+
+def test_the_optimizer_gets_the_norm_the_guard_measured():
+    trainer, X, y = setup(n=100)
+    norms = []
+
+    class Spy(SGD):
+        def step(self, grad_norm=None):
+            norms.append((grad_norm, global_norm([p.grad for p in self.params])))
+            super().step(grad_norm=grad_norm)
+
+    trainer.optimizer = Spy(trainer.model.parameters(), lr=0.1)
+    trainer.fit(X, y, epochs=1, batch_size=50)
+    assert len(norms) == 2 and all(given == exact for given, exact in norms)
+    assert trainer.optimizer.last_grad_norm == norms[-1][1]
+
+
+def test_snapshots_are_sampled_and_serve_the_update_ratio():
+    trainer, X, y = setup(n=200)
+    copies = []
+    take = trainer._take_snapshot
+    trainer._take_snapshot = lambda: (copies.append(trainer.step + 1), take())
+    h = trainer.fit(X, y, epochs=2, batch_size=10)                    # 40 steps
+    assert copies == [1, 10, 20, 30, 40] and h.meta["snapshot_every"] == 10
+    assert h.monitors["update_ratio"]["step"] == [10, 20, 30, 40]
