@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nn_scratch.callbacks import Callback, EarlyStopping, TrainingDiverged, WeightAverage
+from nn_scratch.callbacks import Callback, EarlyStopping, NaNGuard, TrainingDiverged, WeightAverage
 from nn_scratch.layers import Linear, ReLU, Sequential
 from nn_scratch.losses import MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
 from nn_scratch.optim import SGD, Adam
@@ -87,8 +87,16 @@ def test_full_batch_regression_divergence_keeps_history_and_last_good_weights():
     err = info.value
     assert err.step > 3 and str(err.step) in str(err) and err.what in ("scores", "loss", "gradients", "weights")
     assert len(err.history.steps["step"]) == err.step - 1 == len(err.history.epochs["epoch"])
-    assert err.restored_step in (err.step - 1, err.step - 2)
+    # the guard's latest snapshot (one before step 1 and before every 10th step), at most 10 steps back
+    assert err.restored_step == max(m - 1 for m in range(1, err.step) if m == 1 or m % 10 == 0)
     assert_weights(model, spy.weights[err.restored_step])
+    model = Linear(3, 1, rng=0)                    # a snapshot before every step: the last good weights
+    t, spy = trainer_for(model, lr=1.0, loss=MSE(), callbacks=[WeightAverage(0.9)],
+                         nan_guard=NaNGuard(snapshot_every=1))
+    with pytest.raises(TrainingDiverged) as info:
+        t.fit(X, y, X[:16], y[:16], epochs=100, batch_size=64)
+    assert info.value.restored_step in (info.value.step - 1, info.value.step - 2)
+    assert_weights(model, spy.weights[info.value.restored_step])
 
 
 def test_nan_guard_off_still_raises_the_losss_own_error():
