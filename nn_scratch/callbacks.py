@@ -358,10 +358,12 @@ class WeightAverage(Callback):
                 p.value[...] = a
 
     def state_dict(self):
-        return {"t": self.t, **{f"m/{i}": m for i, m in enumerate(self.m)}}
+        return {"t": self.t, **{f"m/{i}": m for i, m in enumerate(self.m or [])}}   # m is None before a fit
 
     def check_state_dict(self, st, trainer):
         """Raise ValueError unless ``st`` holds a finite average of each of ``trainer``'s parameters."""
+        if np.ndim(st.get("t")) == 0 and st.get("t") == 0 and not any(k.startswith("m/") for k in st):
+            return                                     # saved before any step: nothing averaged yet
         _check_state("WeightAverage", st, ("t",), {f"m/{i}": p.value.shape for i, p in enumerate(trainer.params)})
         extra = sorted(k for k in st if k.startswith("m/") and k[2:] not in {str(i) for i in range(len(trainer.params))})
         if extra or int(st["t"]) < 0:
@@ -371,7 +373,8 @@ class WeightAverage(Callback):
     def load_state_dict(self, st):
         self.t = int(st["t"])
         n = sum(k.startswith("m/") for k in st)
-        self.m = [np.array(st[f"m/{i}"], dtype=np.float64) for i in range(n)]
+        if n or self.m is None:
+            self.m = [np.array(st[f"m/{i}"], dtype=np.float64) for i in range(n)]
 
 
 class ObserveMetric(Callback):

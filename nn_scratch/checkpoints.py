@@ -199,8 +199,9 @@ def _validate(trainer, st, expect_meta, source):
         fail(f"not an nn_scratch checkpoint (format {fmt!r}, expected {CHECKPOINT_FORMAT!r})")
     plan = {"epoch": _count(st, "epoch", fail), "step": _count(st, "step", fail)}
     plan["rng"] = _generator_state(trainer.rng.bit_generator, _json(st, "rng", fail), "'rng'", fail)
+    history = _json(st, "history", fail)
     try:
-        plan["history"] = History.from_dict(_json(st, "history", fail))
+        plan["history"] = History.from_dict(history)
     except ValueError as err:
         fail(f"'history' is malformed ({err})")
     meta = plan["history"].meta
