@@ -331,6 +331,9 @@ best = min(final, key=final.get)
 print(f"all three start at {np.log2(V):.2f} bits and end more than 1 bit lower; best: {best} "
       f"({final[best]:.3f} bits/char), order " + " < ".join(sorted(final, key=final.get)))
 
+# The ranking printed above holds for this budget only (STEPS steps, windows of 64 characters, ~31k parameters):
+# it says which model learns fastest here, not which architecture is better.  Section 4 showed the LSTM's
+# gradient reaching much further back; whether that pays depends on how far back the useful context lies.
 assert samples["RNN"][0] == samples["LSTM"][0] == samples["transformer"][0]
 print(f"\n--- every model before training (a zero output layer predicts uniformly, so all three draw the same "
       f"characters) ---\n{PROMPT}{samples['RNN'][0]}")
