@@ -378,3 +378,23 @@ def test_bad_input_is_rejected_with_a_clear_message(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_trainer_fits_a_language_model_and_evaluates_with_the_masked_mean():
+    from nn_scratch.optim import Adam
+    from nn_scratch.trainer import Trainer
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 5, (40, 6))
+    Y = np.roll(X, -1, axis=1)
+    Y[:, :2] = -1                                                   # padding: a third of the tokens
+    model = Sequential([Embedding(5, 4, rng=0), LSTM(4, 8, rng=1), Linear(8, 5, rng=2)])
+    loss = SequenceCrossEntropy(ignore_index=-1)
+    trainer = Trainer(model, loss, Adam(model.parameters(), lr=1e-2))
+    trainer.fit(X[:32], Y[:32], X_val=X[32:], y_val=Y[32:], epochs=2, batch_size=8)
+    model.eval()
+    per = loss.forward(model.forward(X[32:]), Y[32:])
+    expected = per[Y[32:] != -1].mean()
+    np.testing.assert_allclose(trainer.evaluate(X[32:], Y[32:])["loss"], expected, rtol=1e-6)
+    assert expected > 1.2 * per.mean()                              # a plain mean would be diluted
+    with pytest.raises(ValueError, match="'y_val'"):
+        trainer.fit(X[:32], Y[:32], X_val=X[32:], y_val=Y[32:, :5], epochs=1)
