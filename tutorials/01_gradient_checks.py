@@ -3,12 +3,16 @@
 #
 # Every layer in nn_scratch has a hand-written `backward`. Before training anything we compare it with
 # the numbers: nudge one input or weight by `h` up and down, evaluate the objective twice, and divide
-# (the centered difference). This script shows the building blocks, checks every layer and loss, shows
-# why the checker never works in float32, what a kink looks like, how to choose `h`, and finally walks
-# you through writing and checking a layer of your own. Runs in a few seconds.
+# (the centered difference). The recipe and its pitfalls follow the CS231n notes "Neural Networks Part 3:
+# Learning and Evaluation" (gradient checks). This script shows the building blocks, checks every layer
+# and loss, shows why the checks run in float64 (a float32 model is checked on a float64 copy), what a
+# kink looks like, how to choose `h`, the pitfalls the notes warn about, and finally walks you through
+# writing and checking a layer of your own -- and why a check at a "nice" parameter value can miss a bug.
+# Runs in a few seconds.
 
 # %%
 import os
+import warnings
 
 import numpy as np
 
@@ -18,6 +22,8 @@ from nn_scratch.gradcheck import (check_directional, check_layer, check_loss, ch
 from nn_scratch.layers import (Dropout, Flatten, Layer, LeakyReLU, Linear, Parameter, ReLU, Sequential,
                                Sigmoid, Softmax, Tanh)
 from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+# two classic mistakes from the exercises' catalogue, planted in an otherwise correct Linear
+from nn_scratch.exercises.catalogue import LinearTransposedDW
 
 FIGURES = os.environ.get("NN_SCRATCH_FIGURES", os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"))
 os.makedirs(FIGURES, exist_ok=True)
@@ -34,7 +40,21 @@ x = np.array([0.5, -1.2, 2.0])
 numeric = numerical_gradient(lambda v: np.sum(v ** 3), x)
 print("numeric ", numeric)
 print("analytic", 3 * x ** 2)
-print(f"max rel error {np.max(rel_error(3 * x ** 2, numeric)):.1e}   (centered difference: error O(h^2))")
+err_centered = np.max(rel_error(3 * x ** 2, numeric))
+print(f"max rel error {err_centered:.1e}   (centered difference: error O(h^2))")
+
+# %% [markdown]
+# Why centered? The one-sided difference (f(x+h) - f(x)) / h looks simpler, but its error is O(h): the
+# Taylor term h/2 f''(x) does not cancel. For x^3 that is 3 x h, about 1e-5 relative -- a
+# thousand times worse than the centered one, with one evaluation fewer per coordinate.
+
+# %%
+h = 1e-5
+f = lambda v: np.sum(v ** 3)                      # noqa: E731
+forward_diff = np.array([(f(x + h * e) - f(x)) / h for e in np.eye(3)])
+err_forward = np.max(rel_error(3 * x ** 2, forward_diff))
+print(f"forward difference: max rel error {err_forward:.1e}; centered: {err_centered:.1e}")
+assert err_forward > 1000 * err_centered          # the claim above, on these numbers
 
 # %% [markdown]
 # ## 2. Check every layer
@@ -75,10 +95,28 @@ for part in ("data", "reg", "total"):
 print(check_model(net, SoftmaxCrossEntropy(), Xs, ys, reg=L2(0.1), check="reg"))
 
 # %% [markdown]
+# Every row passes, so the claim needs a bug to show. Plant one of the classic mistakes -- the first
+# layer's dW transposed (`LinearTransposedDW`, from the catalogue the exercises grade against) -- and
+# check with a very strong penalty. The penalty's gradient reg * W is simple and huge next to the data
+# gradient, so the *total* relative error shrinks by the ratio of the two and the check passes; the data
+# check alone still finds the bug.
+
+# %%
+planted = Sequential([LinearTransposedDW(5, 5, rng=5), ReLU(), Linear(5, 4, rng=6)])
+data_only = check_model(planted, SoftmaxCrossEntropy(), Xs, ys)
+hidden = check_model(planted, SoftmaxCrossEntropy(), Xs, ys, reg=1e6, check="total")
+print(f"planted transposed dW, check='data':             {data_only.verdict} "
+      f"(max rel error {data_only.max_rel_error:.1e})")
+print(f"same model, check='total' with reg=1e6 penalty:  {hidden.verdict} "
+      f"(max rel error {hidden.max_rel_error:.1e}) -- the penalty hides it")
+assert data_only.verdict == "WRONG" and hidden.passed
+
+# %% [markdown]
 # ## 4. float32 vs float64
 # Computing the centered difference in single precision is the classic pitfall: f(x+h) and f(x-h) agree
-# in their first 5-6 digits and float32 only has 7, so the difference is mostly rounding. Here is the
-# naive float32 estimate for a float32 Linear + Tanh next to the checker's float64 copy.
+# in their first 5-6 digits and float32 only has 7, so the difference is mostly rounding. That is why the
+# checker always runs in float64, on a copy. Here is the naive float32 estimate for a float32
+# Linear + Tanh next to the checker's float64 copy.
 
 # %%
 layer32 = Sequential([Linear(5, 8, rng=7), Tanh()])          # float32 parameters
@@ -92,6 +130,7 @@ report64 = check_layer(layer32, x32, dy=dy)
 print(f"naive float32 numeric gradient: max rel error {err32:.1e}")
 print(f"checker on a float64 copy:      max rel error {report64.max_rel_error:.1e}")
 print("the caller's layer is still", layer32.layers[0].W.value.dtype)
+assert err32 > 1e3 * report64.max_rel_error and layer32.layers[0].W.value.dtype == np.float32
 
 # %% [markdown]
 # ## 5. A kink
@@ -123,6 +162,7 @@ s32 = step_size_sweep(sweep_model, X, num_coords=6, dtype=np.float32)
 for s in (s64, s32):
     print(f"{s.dtype}: best h {s.best_h:.0e}, error there {np.nanmin(s.error):.1e}, "
           f"at h=1e-12 {s.error[0]:.1e}")
+assert 1e-7 <= s64.best_h <= 1e-3 and np.nanmin(s32.error) > 100 * np.nanmin(s64.error)
 fig = plot_step_size_sweep(s64, s32)
 path = os.path.join(FIGURES, "01_step_size_sweep.png")
 with atomic_write(path) as f:                 # a temporary file, then os.replace: never half-written
@@ -130,7 +170,58 @@ with atomic_write(path) as f:                 # a temporary file, then os.replac
 print("saved", path)
 
 # %% [markdown]
-# ## 7. The fast check
+# ## 7. The pitfalls the notes warn about
+# * **Few datapoints.** Every sample adds ReLU inputs and SVM margins that a nudge of h can push across
+#   a kink; check on a handful of samples, where few kinks are near.
+# * **Tiny numbers.** When the gradients are around 1e-10 while the loss is computed from numbers of
+#   size 1, the two evaluations differ by less than their rounding and the relative error is noise:
+#   scale the loss up (a constant factor changes nothing else) before checking.
+# * **Burn-in.** At initialization some terms are zero or nearly so and a wrong one can hide; check
+#   again after a few training steps, when every part of the network is active.
+# * **Every parameter.** Check a few coordinates of *every* tensor (the checker samples `num_coords` of
+#   each, biases included): a bug in one small bias hides in a large sample of big weight matrices.
+# * **Depth.** Errors compound through layers, so a deep network shows larger relative errors even
+#   when every backward is right; judge a new layer alone first, then the whole model.
+
+# %%
+kinks_by_n, errs_t, depth_err = {}, {}, {}
+for N in (4, 1000):                                            # few datapoints: fewer kinks nearby
+    Xn, yn = rng.standard_normal((N, 8)), rng.integers(0, 4, N)
+    relu_svm = Sequential([Linear(8, 16, rng=20), ReLU(), Linear(16, 4, rng=21)])
+    r = check_model(relu_svm, MulticlassSVM(), Xn, yn, num_coords=20, h=1e-3)
+    print(f"ReLU net + SVM, N = {N:4d}, h = 1e-3: {r.kinks} of {sum(row.checked for row in r.rows)} checked "
+          f"coordinates crossed a kink")
+    kinks_by_n[N] = r.kinks
+assert kinks_by_n[1000] > kinks_by_n[4]
+
+W_t = rng.standard_normal((4, 3))                              # tiny numbers: scale the loss up
+x_t = rng.standard_normal((2, 4))
+analytic_t = (1 - np.tanh(x_t @ W_t) ** 2) @ W_t.T
+for scale in (1e-12, 1.0):
+    # the 1.0 stands for the O(1) numbers a loss is computed from: their rounding (~1e-16) swamps a tiny part
+    numeric_t = numerical_gradient(lambda v: 1.0 + scale * np.sum(np.tanh(v @ W_t)), x_t.copy())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        err_t = np.max(rel_error(scale * analytic_t, numeric_t))
+    print(f"loss scaled by {scale:g}: max rel error {err_t:.1e}"
+          + (f"  -- warning: {str(caught[0].message)[:60]}..." if caught else ""))
+    errs_t[scale] = err_t
+assert errs_t[1e-12] > 1e3 * errs_t[1.0]
+
+ce = SoftmaxCrossEntropy()                                     # depth: the raw centered error grows
+Xd, yd = rng.standard_normal((6, 8)), rng.integers(0, 4, 6)
+for depth in (1, 4, 16):
+    deep = Sequential(sum([[Linear(8, 8, init="xavier", rng=30 + i, dtype=np.float64), Tanh()]
+                           for i in range(depth)], []) + [Linear(8, 4, rng=29, dtype=np.float64)])
+    ce.forward(deep.forward(Xd), yd)
+    dx = deep.backward(ce.backward())
+    num = numerical_gradient(lambda v: ce.reduce(ce.forward(deep.forward(v), yd)), Xd.copy())
+    depth_err[depth] = np.max(rel_error(dx, num))
+    print(f"{depth:2d} tanh layers: raw centered-difference error on dx {depth_err[depth]:.1e}")
+assert depth_err[16] > 10 * depth_err[1]
+
+# %% [markdown]
+# ## 8. The fast check
 # Checking every coordinate costs two evaluations each. `check_directional` checks the derivative along
 # one random direction through all parameters at once: two evaluations, whatever the size of the model.
 
@@ -141,7 +232,7 @@ print(f"{sum(p.size for p in big.parameters())} parameters, {d.evaluations} eval
 print(d)
 
 # %% [markdown]
-# ## 8. Your own layer: Swish
+# ## 9. Your own layer: Swish
 # y = x * sigmoid(beta * x) with a learnable beta. Any `Parameter` attribute is found automatically:
 # nothing to register. With s = sigmoid(beta x) and s' = s (1 - s):
 #   dy/dx    = s + beta * x * s'
@@ -170,9 +261,21 @@ class Swish(Layer):
 
 
 x_swish = rng.standard_normal((4, 6))
+at_one = check_layer(Swish(beta=1.0, planted_mistake=True), x_swish)
+print(f"Swish with a planted mistake, checked at beta = 1.0 -> {at_one.verdict} "
+      f"(max rel error {at_one.max_rel_error:.1e})")
+assert at_one.passed
+
+# %% [markdown]
+# It passes -- and the mistake is still there. At beta = 1 the forgotten factor is 1, so the wrong formula
+# and the right one give the same numbers: a check can only see a mistake where it changes the result.
+# Check at a "generic" value -- not 0, not 1, not a symmetric input -- such as beta = 1.7:
+
+# %%
 wrong = check_layer(Swish(beta=1.7, planted_mistake=True), x_swish)
 print(wrong)
 print(f"Swish with a planted mistake -> {wrong.verdict} (max rel error {wrong.max_rel_error:.1e})")
+assert wrong.verdict == "WRONG"
 
 # %% [markdown]
 # The table points at the input gradient (`x (input)`), while `beta`'s gradient is fine: the slip is in
@@ -185,3 +288,17 @@ print(f"Swish fixed -> {fixed.verdict} (max rel error {fixed.max_rel_error:.1e})
 model = Sequential([Linear(6, 8, rng=13), Swish(), Linear(8, 3, rng=14)])
 inside = check_model(model, SoftmaxCrossEntropy(), x_swish, np.array([0, 1, 2, 1]))
 print(f"Swish inside a model -> {inside.verdict} (max rel error {inside.max_rel_error:.1e})")
+assert fixed.passed and inside.passed
+
+# %% [markdown]
+# ## Try this
+# 1. Check the planted Swish at beta = 1.0, 1.01 and 3.0. Which checks see the mistake, and why does the
+#    error grow with |beta - 1|?
+# 2. In section 6, sweep `h` for a Sequential of ten Tanh layers: where does the bottom of the V move?
+# 3. In section 3, lower `reg` from 1e6 to 1e3: at what strength does the planted bug start to show?
+#
+# Graded exercises for this tutorial (`nn-scratch exercise list`): write `rel_error`,
+# `numerical_gradient`, `affine_forward`, `affine_backward` and `relu_backward` yourself, e.g.
+# `nn-scratch exercise start affine_backward`, then `nn-scratch exercise check affine_backward.py`. When
+# one is wrong the report names the classic mistake it looks like (a transposed dw, a forward difference,
+# ...) -- the same planted bugs as in section 3.
