@@ -13,8 +13,9 @@
 #
 # Memorizing can still succeed when the labels are garbage, so ``check_learns_signal`` adds a fourth:
 # trained on a few hundred examples, the model must beat chance on others.
-# Each check returns a result with ``.passed`` and a sentence saying what it saw.
-# Runs in about 3 seconds.
+# Each check returns a result with ``.passed`` and a sentence saying what it saw. The checks are the
+# CS231n notes' ("Neural Networks Part 3: Learning and Evaluation", sanity checks before learning).
+# Runs in a few seconds.
 
 # %%
 import os
@@ -41,15 +42,23 @@ print(f"digits: X {X.shape}, {len(np.unique(y))} classes")
 
 
 def small_init():
-    """A correct two-layer net whose last layer starts with small weights (scores near 0: chance)."""
-    return Sequential([Linear(64, 50, rng=0), ReLU(),
-                       Linear(50, 10, init="gaussian", weight_scale=1e-3, rng=1)])
+    """A correct two-layer net: He init in the hidden layer, the output layer at zero.
+
+    W = 0 is fine for the *output* layer (its input, the hidden layer, already breaks the symmetry) and
+    makes every score 0 at the start: the loss is exactly chance.
+    """
+    return Sequential([Linear(64, 50, rng=0), ReLU(), Linear(50, 10, init="zeros")])
 
 
 def large_init():
-    """The same net with weights drawn 100x too large: confidently wrong before it has learned."""
+    """The same net with every weight drawn with std 1.0: confidently wrong before it has learned."""
     return Sequential([Linear(64, 50, init="gaussian", weight_scale=1.0, rng=0), ReLU(),
                        Linear(50, 10, init="gaussian", weight_scale=1.0, rng=1)])
+
+
+he_std = np.sqrt(2 / 64)
+print(f"large init: std 1.0 in layer 1 is {1 / he_std:.1f}x He's {he_std:.3f}; in the output layer std 1.0 "
+      f"where small_init starts at 0")
 
 
 # %% 1. Loss at chance, for softmax and SVM, and what a wrong initialization looks like
@@ -66,7 +75,7 @@ r = sanity.check_regularization_raises_loss(small_init, SoftmaxCrossEntropy(), X
 results.append(("softmax, small init", r))
 print(r)
 
-# %% 3. Overfit 20 examples -- and what happens when learning is broken
+# %% 3. Overfit 20 examples -- and a learning rate too small to show progress in 100 steps
 r = sanity.overfit_small_subset(small_init, SoftmaxCrossEntropy(), X, y, n=20, steps=300)
 results.append(("softmax, small init", r))
 print(r)
@@ -75,6 +84,10 @@ slow = sanity.overfit_small_subset(small_init, SoftmaxCrossEntropy(), X, y, n=20
                                    optimizer=lambda params: SGD(params, lr=1e-4))
 results.append(("learning rate 1e-4", slow))
 print(slow)
+slow_curve = np.asarray(slow.details["curve"])
+print(f"lr 1e-4: nothing is broken -- the loss fell {slow_curve[0] - slow_curve[-1]:.4f} in 100 steps, just far "
+      f"too slowly to memorize; the check cannot tell slow from broken, the loss curve can")
+assert not slow.passed and slow_curve[-1] < slow_curve[0]
 
 # %% 4. Shuffled labels: 20 examples are still memorized, but nothing generalizes
 y_shuffled = np.random.default_rng(0).permutation(y)
@@ -90,6 +103,7 @@ for label, labels in [("correct labels", y), ("shuffled labels", y_shuffled)]:
 report = sanity.run_all(small_init, SoftmaxCrossEntropy(), X, y)
 print(report)
 print(f"run_all passed: {report.passed}")
+assert report.passed and results[0][1].passed and not results[2][1].passed
 
 # %% The summary table
 print()
@@ -108,3 +122,13 @@ ax.legend()
 fig.tight_layout()
 save_figure(fig, FIGURES / "02_overfit_small_subset.png")
 print(f"\nsaved {FIGURES / '02_overfit_small_subset.png'}")
+
+# %% [markdown]
+# ## Try this
+# 1. Give ``large_init`` std 0.1 in the output layer only: how close to ln 10 does its initial loss come?
+# 2. Run the overfitting check with SGD at lr 1e-2 instead of 1e-4 (``optimizer=lambda p: SGD(p, lr=1e-2)``):
+#    does it memorize in 100 steps?
+# 3. Swap in ``MulticlassSVM()`` for the overfitting check: the loss it must approach is 0, its start 9.
+#
+# Graded exercises for this tutorial: ``nn-scratch exercise start softmax_loss`` and ``svm_loss`` -- their
+# hand-worked cases include the loss at chance (ln 3 for three equal scores).
