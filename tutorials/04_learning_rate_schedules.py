@@ -1,12 +1,24 @@
 # %% [markdown]
 # # 04 -- Learning-rate schedules, the LR range test, and decay on a plateau
 #
-# 1. Every schedule of ``nn_scratch.schedules`` is a plain function of the step count; we plot them.
-# 2. The LR range test sweeps the rate from 1e-5 to 10 over 200 mini-batches and suggests one.
-# 3. A small network on the digits is trained with that rate, cut by ``ReduceOnPlateau`` whenever the
-#    validation loss stalls.
+# **Why anneal at all** (CS231n notes, "Neural Networks Part 3", annealing the learning rate): with a
+# high rate the update has too much energy -- the parameters bounce around chaotically and cannot settle
+# into the deeper, narrower parts of the loss; a smaller rate lets them settle. Decay too fast and the
+# run crawls for the rest of its time; too slow and it bounces for most of it. The notes name three
+# forms -- **step decay** (halve every few epochs, or cut by 10 when the validation error stops
+# improving), **exponential decay** ``lr0 * exp(-k t)`` and **1/t decay** ``lr0 / (1 + k t)`` -- and prefer
+# step decay in practice: its parameters (the factor, the epochs between cuts) are easier to interpret.
 #
-# Runs in about 5 seconds.  Lines starting with ``RESULT`` are the numbers the test suite checks.
+# 1. Every schedule of ``nn_scratch.schedules`` is a plain function of the step count; we plot them.
+# 2. The **LR range test** (Smith 2017, "Cyclical learning rates for training neural networks") sweeps
+#    the rate up exponentially from 1e-5 to 10 over 200 mini-batches, one step each, and records the
+#    loss. Too small a rate: the loss does not move; too large: it explodes. The suggestion is the rate
+#    where the smoothed loss falls fastest against log(lr) -- below the minimum, where training is still
+#    stable. Smith's one-cycle policy then ramps up to such a peak and anneals down within one run.
+# 3. A small network on the digits is trained with that rate, cut by ``ReduceOnPlateau`` (the step decay
+#    that watches the validation loss) whenever the validation loss stalls.
+#
+# Runs in a few seconds.  Lines starting with ``RESULT`` are the numbers the test suite checks.
 
 # %%
 import os
@@ -30,8 +42,10 @@ FIGURES = Path(os.environ.get("NN_SCRATCH_FIGURES", Path(__file__).parent / "fig
 FIGURES.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
-# ## 1. The schedules, over 100 epochs, all starting at 0.1
-# Warm-up-then-cosine is ``join``: the cosine's own count restarts at the boundary (epoch 10).
+# ## 1. The schedules, over 100 epochs, all peaking at 0.1
+# Most start at 0.1 and decay; two do not: warm-up-then-cosine starts at 0 and climbs to 0.1 over the
+# first 10 epochs (``join``: the cosine's own count restarts at the boundary), and one-cycle starts at
+# 0.1/25 = 0.004, climbs to 0.1 by epoch 30 and then anneals far below the others.
 
 # %%
 T = 100
@@ -50,6 +64,8 @@ print(f"{'schedule':28s} {'t=0':>8s} {'t=10':>8s} {'t=50':>8s} {'t=100':>8s}")
 for name, f in schedules.items():
     ax.plot(epochs, f(epochs), label=name)
     print(f"{name:28s} {f(0):8.4f} {f(10):8.4f} {f(50):8.4f} {f(100):8.2e}")
+assert schedules["warm-up 10 + cosine"](0) == 0 and schedules["one-cycle (peak 0.1)"](0) == 0.1 / 25
+assert all(abs(f(0) - 0.1) < 1e-12 for n, f in schedules.items() if n[:4] not in ("warm", "one-"))
 ax.set_xlabel("epoch")
 ax.set_ylabel("learning rate")
 ax.set_title("Learning-rate schedules")
@@ -73,7 +89,7 @@ print(f"data: digits, {len(train)} training / {len(val)} validation samples, {X.
 
 
 def make_model():
-    return Sequential([Linear(X.shape[1], 64, rng=1), ReLU(), Linear(64, C, rng=2)])
+    return Sequential([Linear(X.shape[1], 64, rng=1), ReLU(), Linear(64, C, init="zeros")])
 
 
 loss = SoftmaxCrossEntropy()
@@ -85,6 +101,9 @@ restored = all(np.array_equal(before[k], v) for k, v in model.state_dict().items
 print(f"range test: {len(result.lrs)} steps, stopped at divergence: {result.diverged}, "
       f"loss minimum at lr {result.min_loss_lr:.3g}")
 print(f"RESULT suggested_lr={result.suggested_lr:.4g}")
+print(f"the suggestion sits {result.min_loss_lr / result.suggested_lr:.0f}x below the rate of the lowest loss: "
+      f"where the loss falls fastest, not where it is lowest (just before it blows up)")
+assert result.suggested_lr < result.min_loss_lr
 print(f"RESULT weights_restored={restored}")
 fig = result.plot()                                      # a plain Figure, not registered with pyplot
 fig.savefig(FIGURES / "04_lr_range_test.png", dpi=90)
@@ -98,6 +117,7 @@ fig.savefig(FIGURES / "04_lr_range_test.png", dpi=90)
 plateau = ReduceOnPlateau(result.suggested_lr, factor=0.2, patience=2, threshold=1e-2, min_lr=1e-4)
 opt = SGD(model.parameters(), lr=plateau, momentum=0.9)
 rng = np.random.default_rng(1)
+steps_per_epoch = -(-len(train) // 64)
 history = []
 for epoch in range(40):
     model.train()
@@ -134,3 +154,11 @@ fig.tight_layout()
 fig.savefig(FIGURES / "04_plateau.png", dpi=90)
 plt.close(fig)
 print("figures saved to", FIGURES)
+
+# %% [markdown]
+# ## Try this
+# 1. Replace ``ReduceOnPlateau`` by ``step_decay(result.suggested_lr, 0.2, 10 * steps_per_epoch)``, the
+#    notes' fixed step decay: does the final validation accuracy change?
+# 2. Run the range test with ``batch_size=8``: the curve gets noisier -- does the suggestion move?
+# 3. Train with ``one_cycle(result.suggested_lr * 3, 40 * steps_per_epoch)`` and compare the final
+#    validation loss.
