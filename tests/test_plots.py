@@ -226,8 +226,9 @@ def test_tutorial_06_babysitting(run_tutorial):
     assert re.search(r"Tukey outliers: \d+% of validation samples", out)
     change, dead = re.search(r"W_init\|\| = (\S+); (\d+) of 100 units never changed", out).groups()
     assert 0.05 < float(change) < 2 and 0 <= int(dead) < 50
-    for name in ("step_loss_healthy", "epoch_curves_healthy", "update_ratio_too_high", "activations_too_large",
-                 "first_layer_trained", "first_layer_change", "loss_heatmap", "outliers", "lr_sweep"):
+    for name in ("step_loss_healthy", "epoch_curves_healthy", "update_ratio_too_high", "activations_by_init",
+                 "first_layer_trained", "first_layer_change", "loss_heatmap", "outliers", "lr_sweep",
+                 "batch_size_noise"):
         assert (figdir / f"06_{name}.png").stat().st_size > 1000
 
 

@@ -1,25 +1,27 @@
 # %% [markdown]
 # # 06 -- Babysitting a training run: the monitors, healthy and sick
 #
-# While a network trains, a few numbers tell whether it is going well (lecture notes, "babysitting the
-# learning process"):
+# While a network trains, a few numbers tell whether it is going well (CS231n notes, "Neural Networks
+# Part 3", babysitting the learning process):
 #
 # * the **loss per step** -- its shape says whether the learning rate is too low (a slow straight line),
 #   too high (a fast drop to a high, noisy plateau, or an explosion) or about right;
 # * **training vs validation accuracy** -- their gap is the overfitting;
-# * the **update/weight ratio** of each parameter, ``||lr * update|| / ||W||`` -- around 1e-3 is healthy;
+# * the **update/weight ratio** of each weight matrix, ``||dW|| / ||W||`` with ``dW`` the step actually
+#   applied (the learning rate is already in it) -- around 1e-3 is healthy;
 # * **activation and gradient histograms** per layer -- they expose a bad initialization at step 0;
 # * the **first-layer weights** as images -- smooth templates once training works.
 #
 # ``Trainer`` records the update ratio by itself; ``monitors.ActivationStats``, ``GradientStats`` and
 # ``PerSampleLoss`` record the rest into ``history.monitors``; ``nn_scratch.plots`` draws them and
-# ``nn_scratch.analysis.diagnose`` puts them into words.  Runs in about 10 s.
+# ``nn_scratch.analysis.diagnose`` puts them into words.  Runs in well under a minute.
 
 # %%
 import os
 import time
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from nn_scratch import analysis, plots
 from nn_scratch.data import load_digits, train_val_test_split
@@ -43,8 +45,7 @@ def save(fig, name):
 
 
 def mlp(seed=0):
-    return Sequential([Linear(64, 100, rng=seed), ReLU(), Linear(100, 10, init="gaussian", weight_scale=0.01,
-                                                                  rng=seed + 1)])
+    return Sequential([Linear(64, 100, rng=seed), ReLU(), Linear(100, 10, init="zeros")])
 
 
 def run(lr, epochs=6, model=None, monitors=()):
@@ -82,6 +83,10 @@ for name, lr in RATES.items():
     for finding in analysis.diagnose(h)[:2]:
         print(f"    diagnosis: {finding}")
 
+all_ratios = {name: ratio_medians(h) for name, h in histories.items()}
+print(f"at lr 1e-4 the two weight matrices disagree: layers.0.W {all_ratios['too low']['layers.0.W'][1]:.1e}, "
+      f"layers.2.W {all_ratios['too low']['layers.2.W'][1]:.1e} -- the output layer started at W = 0")
+assert all_ratios["too low"]["layers.2.W"][1] > 100 * all_ratios["too low"]["layers.0.W"][1]
 healthy = histories["healthy"]
 save(plots.plot_step_loss(healthy, title="healthy"), "step_loss_healthy")
 save(plots.plot_epoch_curves(healthy, title="healthy"), "epoch_curves_healthy")
@@ -94,8 +99,12 @@ save(plots.plot_first_layer_weights(mlp().layers[0].W.value, title="first layer 
      "first_layer_init")
 
 # %% [markdown]
-# The healthy ratio sits near 1e-3; a hundredfold lower and the loss crawls; ten times higher and the
-# weights are thrown around each step, so the loss plateaus high and noisy.  Far too high is a trap: the
+# The healthy ratio sits near 1e-3 (a few times above it here, early in training); at lr 1e-4 the first
+# layer's ratio is a thousand times lower and the loss crawls; ten times higher and the weights are thrown
+# around each step, so the loss plateaus high and noisy. One number surprises: at lr 1e-4 the *output*
+# layer's ratio reads "too high". The ratio divides the step by the weight's size, and this layer started
+# at W = 0: at a tiny rate its weights stay tiny, so even tiny steps are large next to them. Read the ratio
+# of a layer whose weights have their working size (here the first layer), or read it later in training.  Far too high is a trap: the
 # first steps blow the ReLUs dead, nothing moves any more, and the ratio collapses *below* 1e-3 -- read it
 # together with the loss curve, which spiked before it went flat.
 #
@@ -117,8 +126,9 @@ save(plots.plot_first_layer_weights(W1 - W0, title="first layer: change during t
 # ## 2. Initialization seen in the activation histograms
 # A five-layer tanh network, its weights drawn with three standard deviations.  At step 0 -- before any
 # learning -- the activation histograms already tell the story: too small and the signal shrinks toward 0
-# layer by layer (and the gradients with it); too large and every unit is saturated at +-1 (where tanh has
-# no slope); Xavier keeps a healthy spread.
+# layer by layer (and the gradients with it); too large and most units are saturated at +-1 (where tanh
+# has no slope: 64 % in the first layer, up to 87 % in the fourth); Xavier keeps a healthy spread. The
+# panels share their axes, so the three rows compare directly.
 
 # %%
 def deep_tanh(init, scale, seed=0):
@@ -134,21 +144,43 @@ def saturated(layer):
     return counts[np.abs(centers) > 0.9].sum() / counts.sum()
 
 
-for name, init, scale in (("too small", "gaussian", 0.01), ("xavier", "xavier", None), ("too large", "gaussian", 1.0)):
+INITS = (("too small", "gaussian", 0.01), ("xavier", "xavier", None), ("too large", "gaussian", 1.0))
+fig = Figure(figsize=(11, 6.5), layout="constrained")
+grid = fig.subplots(len(INITS), 4, sharex=True, sharey=True)
+sat = {}
+for row, (name, init, scale) in enumerate(INITS):
     h = run(0.01, epochs=1, model=deep_tanh(init, scale or 0.01),
             monitors=[ActivationStats(X_probe, at_steps=[0]), GradientStats(X_probe, y_probe, at_steps=[0])])
     acts = [d for d in h.monitors["activations"]["layers"][0] if d["type"] == "Tanh"]
     grads = [d for d in h.monitors["gradients"]["layers"][0] if d["type"] == "Tanh"]
+    sat[name] = [saturated(d) for d in acts]
     print(f"init {name:9s}: tanh output std per layer " + " ".join(f"{d['std']:.3f}" for d in acts)
-          + " | saturated (|a|>0.9) " + " ".join(f"{saturated(d):.0%}" for d in acts)
+          + " | saturated (|a|>0.9) " + " ".join(f"{v:.0%}" for v in sat[name])
           + " | gradient std " + " ".join(f"{d['std']:.1e}" for d in grads))
-    tanh_only = {k: v for k, v in plots.layer_snapshots(h, num=1).items() if "Tanh" in k}
-    save(plots.plot_layer_histograms(tanh_only, title=f"init {name}"), f"activations_{name.replace(' ', '_')}")
+    for col, d in enumerate(acts):                 # re-binned to the same 20 bins on [-1, 1] in every panel
+        counts, edges = np.asarray(d["hist"], float), np.asarray(d["edges"])
+        common = np.linspace(-1, 1, 21)
+        frac, _ = np.histogram(np.clip(0.5 * (edges[1:] + edges[:-1]), -1, 1), bins=common, weights=counts)
+        ax = grid[row, col]
+        ax.stairs(frac / counts.sum(), common, fill=True, color="C0")
+        ax.set_yscale("log")
+        ax.set_ylim(1e-3, 1.5)
+        ax.set_title(f"init {name}, tanh layer {col + 1}", fontsize=9)
+        if row == len(INITS) - 1:
+            ax.set_xlabel("activation value")
+        if col == 0:
+            ax.set_ylabel("fraction of values (log)")
+fig.suptitle("Activations at step 0 of a 4-layer tanh network, by initialization (shared axes)")
+save(fig, "activations_by_init")
+assert 0.6 < min(sat["too large"]) and max(sat["too large"]) < 0.9 and max(sat["xavier"]) < 0.01
 
 # %% [markdown]
 # ## 3. Per-sample losses: the distribution behind the mean
 # ``PerSampleLoss`` records every validation sample's loss at log-spaced steps.  The heatmap (log loss,
-# log colour) shows the bulk falling while a few samples keep high losses -- the Tukey outliers.
+# log colour) shows the bulk falling by orders of magnitude while the top of the distribution falls much
+# less. Tukey's fence (Q3 + 1.5 IQR of the raw losses, as in Venter et al. 2021) flags the samples far
+# above the bulk at each epoch: over 10 epochs more than a quarter of the validation samples are an
+# outlier at some point, and a smaller set stays one for half the run or more.
 
 # %%
 epochs = 10
@@ -163,6 +195,48 @@ L_epochs, _ = analysis.history_loss_matrix(h, key="per_epoch")
 count, longest = analysis.outlier_epochs(L_epochs)
 print(f"Tukey outliers: {np.mean(count > 0):.0%} of validation samples were ever one; "
       f"{np.sum(count >= epochs // 2)} were one for at least {epochs // 2} of {epochs} epochs")
+assert np.mean(count > 0) > 0.25 and 0 < np.sum(count >= epochs // 2) < np.sum(count > 0)
 save(plots.plot_loss_heatmap({"validation": L}, steps=steps), "loss_heatmap")
 save(plots.plot_outlier_epochs(L_epochs, unit="epochs"), "outliers")
+
+# %% [markdown]
+# ## 4. Reading a loss curve: epochs, log scale, batch size
+# Put *epochs* on the x-axis, not steps: runs with different batch sizes then line up. Put the loss on a
+# *log* axis: the fast first drop and the slow later progress are both visible. The width of the band
+# the batch losses draw is the batch noise: each batch loss is a mean over B samples, so its spread
+# shrinks roughly like 1/sqrt(B). The notes' advice: the band may be wide, but its trend must fall.
+# Evaluating on the validation set costs a pass over it, so long runs evaluate every N steps rather than
+# after each one (``fit(..., eval_every=N)``; here once per epoch).
+
+# %%
+fig = Figure(figsize=(8, 4), layout="constrained")
+ax = fig.subplots()
+noise = {}
+for i, B in enumerate((8, 128)):
+    model = mlp()
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.05 * B / 32, momentum=0.9),
+                      progress=False, update_ratio_every=0)
+    hb = trainer.fit(X_train, y_train, X_val, y_val, epochs=4, batch_size=B, seed=0, eval_train=False)
+    loss_b = np.asarray(hb.steps["loss"], float)
+    ep = np.asarray(hb.steps["epoch"], float)                        # the step's position in epochs
+    noise[B] = float(np.std(np.log(loss_b[ep > 3])))
+    ax.plot(ep, loss_b, lw=0.7, color=f"C{i}", label=f"batch {B} (lr {0.05 * B / 32:g})")
+    print(f"batch {B:3d}: {len(loss_b)} steps in 4 epochs; spread of log(batch loss) in the last epoch "
+          f"{noise[B]:.2f}")
+ax.set(yscale="log", xlabel="epoch", ylabel="batch data loss", title="The same 4 epochs at two batch sizes")
+ax.legend(loc="lower left")
+save(fig, "batch_size_noise")
+assert noise[8] > 1.5 * noise[128]
+
+# %% [markdown]
+# ## Try this
+# 1. Rerun section 1 with the output layer drawn ``init="gaussian", weight_scale=0.01``: does the
+#    output layer's ratio at lr 1e-4 still read "too high"?
+# 2. In section 2, try ``init="he"`` for the tanh layers: where between Xavier and "too large" does it land?
+# 3. In section 4, keep lr 0.05 for batch 128 instead of scaling it with the batch: how does the curve change?
+#
+# Graded exercise near this topic: ``relu_backward`` -- the mask that decides which units pass a
+# gradient, and why a dead ReLU passes none.
+
+# %%
 print(f"figures written to {FIGURES}; total time {time.perf_counter() - t_start:.1f} s")
