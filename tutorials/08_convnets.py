@@ -117,7 +117,7 @@ print(f"convnet test accuracy: {test_acc:.3f}")
 # bright and dark pixels in the same places -- although the weights moved by a large fraction of their
 # initial norm (printed below): what training added is laid on top of the initial noise, which nothing in
 # the loss asks to remove. So we also draw the *change* W - W_init: it is smoother than the noise it
-# started from (its roughness is printed), the beginnings of blobs and strokes. A
+# started from (its roughness is printed): neighbouring weights moved together. A
 # weight penalty does (the notes name too little regularization as one cause of noisy first-layer
 # filters), so we train a second copy with ``weight_decay=1e-2`` -- and see what it costs. A number for
 # "smooth": the mean squared difference between neighbouring weights divided by twice the filter's
