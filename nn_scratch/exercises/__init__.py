@@ -73,20 +73,22 @@ def template(name: str) -> str:
     ex = get(name)
     k = names().index(name) + 1
     filename = f"{name}.py"
-    gc = "the package's gradient checker on your function" if ex.gradcheck is not None else "nothing else"
-    mistakes = ", ".join(m.title for m in mistakes_for(name))
-    head = textwrap.fill(
-        f"The grader runs the hand-worked case below, random cases against {ex.against}, and {gc}. When something "
-        f"is off it names the classic mistake it looks like ({mistakes}).", 100)
+    runs = (f"the hand-worked case below, random cases against {ex.against}, and the package's gradient checker "
+            f"on your function" if ex.gradcheck is not None else
+            f"the hand-worked case below and random cases against {ex.against}")
+    mistakes = "; ".join(m.title for m in mistakes_for(name))
+    head = textwrap.fill(f"The grader runs {runs}. When something is off it names the classic mistake it looks "
+                         f"like ({mistakes}).", 100)
     example = textwrap.fill(ex.example, 96, initial_indent="        ", subsequent_indent="        ")
-    return f'''"""Exercise {k} of {len(EXERCISES)}: {name} -- {ex.summary} (nn_scratch course, tutorial {ex.tutorial}).
+    tail = textwrap.fill(f"Only numpy is needed. The package's own solution, after you have tried: {ex.see}.", 100)
+    return f'''"""Exercise {k} of {len(EXERCISES)} of the nn_scratch course (tutorial {ex.tutorial}): {name}.
 
-Write the body of {name} below, then grade it:
+{ex.summary[0].upper() + ex.summary[1:]}. Write the body of {name} below, then grade it:
 
     nn-scratch exercise check {filename}
 
 {head}
-Only numpy is needed. The package's own solution, after you have tried: {ex.see}.
+{tail}
 """
 import numpy as np
 
