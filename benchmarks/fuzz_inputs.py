@@ -751,6 +751,63 @@ case("cli", "--out on a folder holding an earlier run")(
                  lost=lambda p: (p / "report.md").read_text() != "the earlier run's report"))
 
 
+# -- a sweep over signatures: every numeric keyword of the public functions ------------------------------------------
+def _sample_args():
+    """Values for the required arguments the sweep knows by name (a function needing another is skipped)."""
+    X, y = make_spiral(80, 3, seed=0)                 # 240 rows: enough for check_learns_signal
+    rng = np.random.default_rng(0)
+    return {
+        "X": lambda: X, "y": lambda: y, "X_probe": lambda: X, "y_probe": lambda: y,
+        "model": lambda: Sequential([Linear(2, 8, rng=0), ReLU(), Linear(8, 3, rng=1)]),
+        "loss": SoftmaxCrossEntropy, "layer": lambda: Linear(2, 3, rng=0), "x": lambda: rng.standard_normal((3, 2)),
+        "L": lambda: rng.random((6, 5)), "values": lambda: rng.random((6, 5)), "n_samples": lambda: 10,
+        "shape": lambda: (3, 2), "objective": lambda: (lambda params: float(params["a"])),
+        "space": lambda: {"a": search.Uniform(0.0, 1.0)}, "n_trials": lambda: 2, "total_steps": lambda: 100,
+        "trials": lambda: [search.Trial(0, {"a": 0.5}, 1.0)] if hasattr(search, "Trial") else None,
+    }
+
+
+SWEEP_MODULES = ("nn_scratch.data", "nn_scratch.lr_finder", "nn_scratch.sanity", "nn_scratch.gradcheck",
+                 "nn_scratch.analysis", "nn_scratch.search")
+SWEEP_SKIP = {"make_sinusoid", "make_sinusoid_regression", "Trial", "DirectionalReport", "SearchResult"}
+SWEEP_BAD_INT = [2.5, "3", True, NAN, -1]
+SWEEP_BAD_FLOAT = [NAN, INF, "0.1", True]
+
+
+def _sweep_cases():
+    import importlib
+    import inspect
+    known = _sample_args()
+    for modname in SWEEP_MODULES:
+        mod = importlib.import_module(modname)
+        for name in getattr(mod, "__all__", []):
+            f = getattr(mod, name, None)
+            if not callable(f) or name in SWEEP_SKIP or name.startswith(("plot", "load_")):
+                continue
+            try:
+                sig = inspect.signature(f)
+            except (TypeError, ValueError):
+                continue
+            required = [p.name for p in sig.parameters.values()
+                        if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            if any(r not in known for r in required):
+                continue
+            for p in sig.parameters.values():
+                d = p.default
+                if isinstance(d, bool) or not isinstance(d, (int, float)) or d is None:
+                    continue
+                bad_values = SWEEP_BAD_INT if isinstance(d, int) else SWEEP_BAD_FLOAT
+                for bad in bad_values:
+                    def run(f=f, required=required, arg=p.name, bad=bad):
+                        kwargs = {r: known[r]() for r in required}
+                        kwargs[arg] = bad
+                        return judge(lambda: f(**kwargs), [f"'{arg}'", arg])
+                    case("signature sweep", f"{name}({p.name}={bad!r})")(run)
+
+
+_sweep_cases()
+
+
 # -- running and the table -------------------------------------------------------------------------------------------
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_number", "check_int", "check_bool", "check_float_dtype", "check_dtype", "check_rng",
+__all__ = ["check_number", "check_int", "check_bool", "check_float_dtype", "check_dtype", "check_rng", "check_seed",
            "check_choice", "check_has"]
 
 
@@ -104,6 +104,12 @@ def check_rng(name, rng, who=None):
         return np.random.default_rng(int(rng))
     raise TypeError(f"{_who(who)}{name!r} must be an int seed >= 0, None or a numpy.random.Generator, "
                     f"got {type(rng).__name__} {rng!r}")
+
+
+def check_seed(name, seed, who=None):
+    """Like ``check_rng`` but returns the seed itself (for code that stores or spawns from it)."""
+    check_rng(name, seed, who=who)
+    return seed
 
 
 def check_choice(name, value, options, who=None):

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_int, check_number
+
 __all__ = ["history_series", "monitor_table", "update_ratio_series", "layer_snapshots", "loss_matrix",
            "history_loss_matrix", "log_spaced_steps", "histogram_matrix", "tukey_fences", "outlier_mask",
            "outlier_epochs", "loss_quantiles", "RisingLoss", "rising_loss_holding_accuracy",
@@ -99,6 +101,7 @@ def histogram_matrix(L, bins=30, log=False, value_range=None):
     ``log=True`` spaces the bins logarithmically (for losses, which span decades); zero and negative values
     are then clipped to the smallest positive value.  This is the data behind a distribution heatmap.
     """
+    check_int("bins", bins, minimum=1, who="histogram_matrix")
     L = np.asarray(L, dtype=np.float64)
     if L.ndim != 2 or L.size == 0:
         raise ValueError(f"histogram_matrix: 'L' must be a non-empty (N, T) array, got shape {L.shape}")
@@ -132,8 +135,7 @@ def tukey_fences(L, k: float = 1.5):
     (``numpy.quantile``'s default).  A 1-D input is treated as one checkpoint.  Returns two (T,) arrays.
     """
     L = _as_matrix(L, "tukey_fences")
-    if not k >= 0:
-        raise ValueError(f"tukey_fences: 'k' must be >= 0, got {k!r}")
+    check_number("k", k, who="tukey_fences", low=0)
     q1, q3 = np.quantile(L, [0.25, 0.75], axis=0)
     iqr = q3 - q1
     return q1 - k * iqr, q3 + k * iqr
@@ -341,6 +343,7 @@ def diagnose_arrays(step_loss=None, train_loss=None, val_loss=None, train_acc=No
     * ``epochs``: the epoch numbers of ``val_loss`` / ``val_acc`` (default 0, 1, ...);
     * ``update_ratios``: ``{name: ratios}`` judged by ``update_ratio_diagnosis``.
     """
+    check_number("gap", gap, who="diagnose_arrays", low=0, high=1)
     findings = []
     if step_loss is not None and len(step_loss) >= 2:
         s = np.asarray(step_loss, dtype=np.float64)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import check_number, check_seed
 from .data._checks import check_Xy
 from .layers.base import skip_input_grad
 from .optim import SGD, Optimizer
@@ -61,8 +62,9 @@ def lr_range_test(model, loss, X, y, optimizer=None, *, start_lr=1e-7, end_lr=10
     if not hasattr(model, "parameters") or not hasattr(model, "state_dict"):
         raise TypeError(f"{who}: 'model' must be a Layer, got {type(model).__name__}")
     for name, v in (("start_lr", start_lr), ("end_lr", end_lr), ("diverge_factor", diverge_factor)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v > 0:
-            raise ValueError(f"{who}: '{name}' must be a positive number, got {v!r}")
+        check_number(name, v, who=who, low=0, low_open=True)
+    check_number("smoothing", smoothing, who=who, low=0, high=1, high_open=True)
+    check_seed("seed", seed, who=who)
     if not end_lr > start_lr:
         raise ValueError(f"{who}: 'end_lr' ({end_lr}) must exceed 'start_lr' ({start_lr})")
     for name, v, low in (("num_steps", num_steps, 3), ("batch_size", batch_size, 1), ("skip_start", skip_start, 0)):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import check_int, check_number, check_seed
 from .layers.base import Layer, skip_input_grad
 from .losses import L2, MulticlassSVM, SoftmaxCrossEntropy, is_classification, unwrap_loss
 
@@ -151,6 +152,7 @@ def check_initial_loss(model, loss, X, y, rtol: float = 0.1) -> CheckResult:
     in the last layer) for this check to be meaningful.
     """
     X, y = _check_xy("check_initial_loss", X, y)
+    check_number("rtol", rtol, who="check_initial_loss", low=0, low_open=True)
     inner = unwrap_loss(loss)
     if not isinstance(inner, (SoftmaxCrossEntropy, MulticlassSVM)):
         raise TypeError(f"check_initial_loss: the loss at chance is defined for SoftmaxCrossEntropy and "
@@ -222,10 +224,10 @@ def overfit_small_subset(model, loss, X, y, n: int = 20, steps: int = 300, optim
     memorizing noise also succeeds here.
     """
     X, y = _check_xy("overfit_small_subset", X, y)
-    if not isinstance(n, int) or not 1 <= n <= X.shape[0]:
+    check_seed("seed", seed, who="overfit_small_subset")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= X.shape[0]:
         raise ValueError(f"overfit_small_subset: 'n' must be an integer in [1, {X.shape[0]}], got {n!r}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"overfit_small_subset: 'steps' must be a positive integer, got {steps!r}")
+    check_int("steps", steps, minimum=1, who="overfit_small_subset")
     rng = np.random.default_rng(seed)
     order = rng.permutation(X.shape[0])
     idx, rest = order[:n], order[n:n + 500]
@@ -278,6 +280,10 @@ def check_learns_signal(model, loss, X, y, n_train: int = 200, n_test: int = 300
     a tiny subset even when labels are shuffled against the inputs; it cannot then generalize.
     """
     X, y = _check_xy("check_learns_signal", X, y)
+    who = "check_learns_signal"
+    n_train, n_test = check_int("n_train", n_train, 2, who), check_int("n_test", n_test, 10, who)
+    check_int("steps", steps, minimum=1, who=who)
+    check_seed("seed", seed, who=who)
     if n_train + n_test > X.shape[0]:
         n_test = X.shape[0] - n_train
     if n_train < 2 or n_test < 10:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from matplotlib.figure import Figure
 
+from nn_scratch._checks import check_number, check_seed
 from nn_scratch.search_log import SearchLog, describe_seed, describe_space
 from nn_scratch.trials import run_trials
 
@@ -403,6 +404,7 @@ def random_search(objective, space: dict, n_trials: int, seed=0, executor=None, 
     (extras that are not numbers or strings, such as a trained model, are not saved).
     """
     _check_common("random_search", objective, executor, border, timeout, save_path)
+    check_seed("seed", seed, who="random_search")
     _check_space("random_search", space)
     if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
         raise ValueError(f"random_search: 'n_trials' must be a positive integer, got {n_trials!r}")
@@ -426,6 +428,7 @@ def narrow_space(space: dict, trials, shrink: float = 0.5) -> dict:
     constants are unchanged."""
     if not trials:
         raise ValueError("narrow_space: 'trials' is empty -- no successful trial to narrow around")
+    check_number("shrink", shrink, who="narrow_space", low=0, high=1, low_open=True)
     out = {}
     for name, d in space.items():
         if isinstance(d, (Uniform, IntUniform)):
@@ -450,6 +453,7 @@ def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shri
     Ctrl-C returns the stages so far, the last one holding its finished trials.
     """
     _check_common("coarse_to_fine", objective, executor, border, timeout, save_path)
+    check_seed("seed", seed, who="coarse_to_fine")
     _check_space("coarse_to_fine", space)
     stages = list(stages) if isinstance(stages, (list, tuple)) else stages
     if not isinstance(stages, list) or not stages or any(
@@ -457,8 +461,7 @@ def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shri
         raise ValueError(f"coarse_to_fine: 'stages' must be a non-empty list of positive trial counts, got {stages!r}")
     if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
         raise ValueError(f"coarse_to_fine: 'top_k' must be a positive integer, got {top_k!r}")
-    if not isinstance(shrink, numbers.Real) or not 0 < shrink <= 1:
-        raise ValueError(f"coarse_to_fine: 'shrink' must be in (0, 1], got {shrink!r}")
+    check_number("shrink", shrink, who="coarse_to_fine", low=0, high=1, low_open=True)
     if stage_params is not None and (not isinstance(stage_params, (list, tuple)) or len(stage_params) != len(stages)
                                      or not all(isinstance(p, dict) for p in stage_params)):
         raise ValueError(f"coarse_to_fine: 'stage_params' must be None or one dict per stage ({len(stages)}), "

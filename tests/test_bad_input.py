@@ -358,3 +358,36 @@ def test_sequence_layer_constructors_name_the_argument(make, pattern):
 def test_gelu_converts_integer_input():
     from nn_scratch.layers import GELU
     np.testing.assert_allclose(GELU().forward(np.array([[-1, 0, 2]])), GELU().forward(np.array([[-1.0, 0.0, 2.0]])))
+
+
+# -- functions' numeric keywords (the fuzz script's signature sweep) -------------------------------------------
+def _sweep_calls():
+    from nn_scratch import analysis, lr_finder, sanity
+    X, y = make_spiral(5, 3, seed=0)
+    model = lambda: Sequential([Linear(2, 4, rng=0), ReLU(), Linear(4, 3, rng=1)])   # noqa: E731
+    L = np.random.default_rng(0).random((4, 3))
+    space = {"a": search.Uniform(0.0, 1.0)}
+    objective = lambda params: params["a"]                                             # noqa: E731
+    trials = [search.Trial(0, {"a": 0.5}, 1.0)]
+    return [
+        (lambda: lr_finder.lr_range_test(model(), SoftmaxCrossEntropy(), X, y, seed=-1), "'seed'"),
+        (lambda: lr_finder.lr_range_test(model(), SoftmaxCrossEntropy(), X, y, smoothing="0.9"), "'smoothing'"),
+        (lambda: lr_finder.lr_range_test(model(), SoftmaxCrossEntropy(), X, y, end_lr=INF), "'end_lr'"),
+        (lambda: sanity.check_initial_loss(model(), SoftmaxCrossEntropy(), X, y, rtol=NAN), "'rtol'"),
+        (lambda: sanity.overfit_small_subset(model(), SoftmaxCrossEntropy(), X, y, n=5, steps=True), "'steps'"),
+        (lambda: sanity.check_learns_signal(model(), SoftmaxCrossEntropy(), X, y, n_train=2.5), "'n_train'"),
+        (lambda: sanity.run_all(model(), SoftmaxCrossEntropy(), X, y, n=5, seed="3"), "'seed'"),
+        (lambda: analysis.histogram_matrix(L, bins=2.5), "'bins'"),
+        (lambda: analysis.tukey_fences(L, k=INF), "'k'"),
+        (lambda: analysis.diagnose_arrays(gap="0.1"), "'gap'"),
+        (lambda: search.random_search(objective, space, 2, seed=-1), "'seed'"),
+        (lambda: search.coarse_to_fine(objective, space, stages=[2, 2], shrink=True), "'shrink'"),
+        (lambda: search.narrow_space(space, trials, shrink=NAN), "'shrink'"),
+    ]
+
+
+@pytest.mark.parametrize("i", range(13))
+def test_function_keywords_are_checked_before_any_work(i):
+    call, pattern = _sweep_calls()[i]
+    with pytest.raises((TypeError, ValueError), match=pattern):
+        call()
