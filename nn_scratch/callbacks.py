@@ -218,7 +218,8 @@ class Checkpoint(Callback):
 
     ``filename`` is formatted with ``epoch``, ``step``, ``monitor`` and ``value`` (the monitored value of the
     latest evaluation), e.g. ``ckpt_epoch007_val_loss0.1234.npz``.  With ``keep="best"`` (default) only the
-    latest best file is kept among the best saves; ``keep="all"`` keeps every file.
+    latest best file is kept among the best saves; ``keep="all"`` keeps every file.  The best file's path
+    travels in the checkpoint, so after ``fit(resume_from=...)`` the next best still replaces it.
     After fit: ``best_path``, ``last_path``, ``saved`` (every path written, in order).
     """
 

@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nn_scratch.callbacks import Callback, EarlyStopping, NaNGuard, TrainingDiverged, WeightAverage
 from nn_scratch.layers import Linear, ReLU, Sequential
@@ -237,3 +239,21 @@ def test_per_token_labels_are_checked_through_the_loss():
     assert_weights(model, before)
     h = t.fit(tokens, labels, tokens, labels, epochs=3, batch_size=4)
     assert h.epochs["val_loss"][-1] < h.epochs["val_loss"][0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(row=st.integers(0, 29), bad=st.sampled_from([-1, 3, 7, 10**9, 0.5, np.nan, np.inf]),
+       where=st.sampled_from(["y", "y_val"]))
+def test_any_bad_label_anywhere_is_refused_before_a_step(row, bad, where):
+    rng = np.random.default_rng(row)
+    X = rng.standard_normal((30, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 30).astype(np.float64 if isinstance(bad, float) else np.int64)
+    labels = {"y": y.copy(), "y_val": y.copy()}
+    labels[where][row] = bad
+    model = Linear(3, 3, rng=0)
+    before = [p.value.copy() for p in model.parameters()]
+    t, spy = trainer_for(model, lr=0.5)
+    with pytest.raises((ValueError, TypeError), match=rf"Trainer.fit: .*'{where}'"):
+        t.fit(X, labels["y"], X, labels["y_val"], epochs=1, batch_size=4)
+    assert_weights(model, before)
+    assert not hasattr(spy, "weights")
