@@ -7,10 +7,10 @@ verdict the lecture notes' scale gives (see ``nn_scratch.gradcheck``'s module do
 import numpy as np
 import pytest
 
-from nn_scratch.gradcheck import (DirectionalReport, check_directional, check_layer, check_loss, rel_error,
-                                  step_size_sweep)
+from nn_scratch.gradcheck import (DirectionalReport, check_directional, check_layer, check_loss, check_model,
+                                  rel_error, step_size_sweep)
 from nn_scratch.layers import Layer, Linear, Parameter, ReLU, Sequential
-from nn_scratch.losses import MSE, Flooding, MulticlassSVM
+from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM
 
 
 class PlantedScale(Layer):
@@ -31,7 +31,7 @@ class PlantedScale(Layer):
 
     def backward(self, dy):
         off = 1.0 + self.error
-        self.a.grad[...] = dy * self.x * off
+        self.a.grad[...] = np.sum(dy * self.x, axis=0) * off
         return dy * self.a.value * off
 
 
@@ -114,6 +114,8 @@ def test_refinement_does_not_rescue_a_wrong_gradient():
             return 3.003 * self.y * dy                        # off by 1e-3
     r = check_layer(Exp3Wrong(), np.array([[0.9, -0.4, 1.5]]), h=1e-3, num_coords=None)
     assert r.verdict == "SUSPICIOUS" and r.max_rel_error == pytest.approx(1e-3, rel=1e-2)
+    # the plain estimate (too high by the curvature, like the analytic one) is the closer: the smaller counts
+    assert not r["x (input)"].refined.any()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -142,6 +144,59 @@ def test_the_floor_does_not_hide_a_small_wrong_gradient():
     layer.a.value[1] = 1e-3
     r = check_layer(layer, X, DY, num_coords=None)
     assert not r.passed and r["x (input)"].max_rel_error > 1e-3, str(r)
+
+
+EPS = np.finfo(np.float64).eps
+
+
+class PlantedAbsolute(PlantedScale):
+    """``y = a * x`` with ``a_2 = 0`` (so d/dx_2 is exactly 0) and an absolute 1e-6 planted in dx_2."""
+
+    def __init__(self):
+        super().__init__(4)
+        self.a.value[2] = 0.0
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        dx[..., 2] += 1e-6
+        return dx
+
+
+def test_the_floor_is_the_documented_one_for_a_layer():
+    # error of a coordinate below the floor = |a - n| / floor,  floor = 1e8 eps F / h,  F = sum |dy| (|y| + 1)
+    layer, h = PlantedAbsolute(), 1e-5
+    r = check_layer(layer, X, DY, h=h, num_coords=None)
+    F = np.sum(np.abs(DY) * (np.abs(layer.forward(X)) + 1))
+    assert r["x (input)"].numeric[2] == 0.0
+    assert r["x (input)"].errors[2] == pytest.approx(1e-6 / (1e8 * EPS * F / h), rel=1e-9)
+
+
+class SquaredFirstColumn:
+    """A loss that only looks at column 0: ``L_i = (s_i0 - y_i)^2``; its backward plants 1e-6 in column 1."""
+
+    def forward(self, scores, y):
+        self.s, self.y = scores, y
+        return (scores[:, 0] - y) ** 2
+
+    def backward(self):
+        d = np.zeros_like(self.s)
+        d[:, 0] = 2 * (self.s[:, 0] - self.y) / len(self.y)
+        d[:, 1] = 1e-6
+        return d
+
+
+def test_the_floor_is_the_documented_one_for_a_loss_and_a_penalty():
+    scores, y, h = np.array([[3.0, 0.5], [-1.0, 2.0]]), np.array([1.0, 1.0]), 1e-5
+    per = (scores[:, 0] - y) ** 2                                   # [4, 4]: F = max(|J|, mean |L| + 1) = 5
+    r = check_loss(SquaredFirstColumn(), scores, y, h=h, num_coords=None)
+    assert r["scores"].errors[1] == pytest.approx(1e-6 / (1e8 * EPS * (np.mean(per) + 1) / h), rel=1e-9)
+
+    # a model checked with its penalty: F gains the penalty 0.5 reg sum a^2
+    model, reg, t = PlantedAbsolute(), 0.5, np.array([0.3])
+    r = check_model(model, SquaredFirstColumn(), X, t, reg=L2(reg), num_coords=None)
+    a = model.a.value
+    F = (a[0] * X[0, 0] - t[0]) ** 2 + 1 + 0.5 * reg * np.sum(a ** 2)
+    assert r["x (input)"].errors[2] == pytest.approx(1e-6 / (1e8 * EPS * F / h), rel=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -176,3 +231,56 @@ def test_flooded_svm_keeps_its_hinge_kinks():
     assert not flooded.smooth
     assert list(np.flatnonzero(flooded["scores"].kinked)) == list(np.flatnonzero(plain["scores"].kinked)) == [0, 1]
     assert flooded.passed and flooded.kinks == 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# what the report says about a backward that forgets part of its job
+# ----------------------------------------------------------------------------------------------------
+def test_a_gradient_set_only_in_part_is_reported_as_not_set():
+    class HalfSet(PlantedScale):
+        def backward(self, dy):
+            self.a.grad[:2] = (dy * self.x)[0, :2]             # forgets a[2:]
+            return dy * self.a.value
+    r = check_layer(HalfSet(4), X, DY, num_coords=None)
+    assert r.verdict == "WRONG" and r["a"].note == "backward did not set this gradient"
+    assert r["a"].max_rel_error == np.inf == r.max_rel_error          # NaN compared: infinitely wrong
+
+
+def test_every_first_layer_without_input_gradient_is_counted_in_the_notes():
+    model = Sequential([Linear(3, 2, rng=0, dtype=np.float64, input_grad=False),
+                        Linear(2, 2, rng=1, dtype=np.float64, input_grad=False)])
+    r = check_model(model, MSE(), np.ones((2, 3)), np.zeros((2, 2)))
+    assert r.passed and any("input_grad=False switched on in the copy of 2 layer(s)" in n for n in r.notes)
+
+
+# ----------------------------------------------------------------------------------------------------
+# kinks are reported as measured; exact zeros are not "tiny"; defaults
+# ----------------------------------------------------------------------------------------------------
+def test_a_coordinate_that_crossed_a_kink_is_never_refined():
+    x = np.array([[7e-6, -8e-6, 2.0, -1.0]])           # within h = 1e-5 of the ReLU kink, but not h / 2
+    r = check_layer(ReLU(), x, num_coords=None)
+    row = r["x (input)"]
+    assert list(np.flatnonzero(row.kinked)) == [0, 1]
+    assert not row.refined.any() and row.max_rel_error_at_kinks > 0.1
+
+
+def test_gradients_that_are_exactly_zero_raise_no_tiny_gradient_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = check_layer(ReLU(), -np.ones((2, 3)), num_coords=None)     # every gradient exactly 0
+    assert r.passed and r.max_rel_error == 0.0 and not r.notes
+
+
+def test_the_defaults_are_h_1e_5_and_seed_0():
+    layer, x = PlantedScale(4), np.ones((3, 4))
+    default = check_layer(layer, x, num_coords=2)
+    assert default.h == 1e-5
+    assert np.array_equal(default["a"].indices, check_layer(layer, x, num_coords=2, seed=0)["a"].indices)
+    assert not np.array_equal(default["a"].analytic, check_layer(layer, x, num_coords=2, seed=1)["a"].analytic)
+    scores, y = np.random.default_rng(0).standard_normal((6, 5)), np.arange(6) % 5   # 30 > 20 coordinates
+    picked = [check_loss(MulticlassSVM(), scores, y, **kw)["scores"].indices for kw in ({}, {"seed": 0}, {"seed": 1})]
+    assert np.array_equal(picked[0], picked[1]) and not np.array_equal(picked[0], picked[2])
+    assert check_loss(MulticlassSVM(), scores, y).h == 1e-5
+    assert check_model(PlantedScale(2), MSE(), np.ones((1, 2)), np.zeros((1, 2))).h == 1e-5
+    assert check_directional(PlantedScale(2), MSE(), np.ones((1, 2)), np.zeros((1, 2))).h == 1e-5
