@@ -23,8 +23,8 @@ How it works
   run.  Otherwise it first meets the module's related test files (``tests/test_<name>.py``; for a layer
   ``test_layers.py`` and ``test_layer_gradients.py``; ``--tests`` overrides) that run its line, with ``-x``
   and a timeout, and only if it survives them, the other test files that run its line (all of them when
-  the line runs at import, e.g. a default argument).  Tutorial tests are deselected (``-k "not tutorial"``).
-  A mutant is *caught* when pytest fails or times out, and *survives* when every test passes.
+  the line runs at import; for a default argument, the files that call its function).  Tutorial tests
+  are deselected (``-k "not tutorial"``).  A mutant is *caught* when pytest fails or times out, and *survives* when every test passes.
 * One pytest process at a time, one BLAS thread: the run shares the machine politely.
 
 Reading survivors
@@ -82,6 +82,7 @@ class Mutant:
     status: str = "pending"      # caught-related, caught-suite, timeout, survived
     seconds: float = 0.0
     note: str = ""
+    call_line: int = 0   # for a default argument: the function's first line (run when it is called)
 
     def describe(self, width=70):
         def short(s):
@@ -101,7 +102,8 @@ class _Finder(ast.NodeVisitor):
     def __init__(self, source: bytes, lines_skipped: set):
         self.source = source
         self.skipped_lines = lines_skipped
-        self.found = []          # (lineno, col, end_lineno, end_col, replacement, operator)
+        self.found = []          # (lineno, col, end_lineno, end_col, replacement, operator, call_line)
+        self.call_line = 0       # inside a function's default arguments: the line a call event reports
 
     # -- helpers ---------------------------------------------------------------------------------------
     def add(self, node, new, operator, statement=False):
@@ -110,7 +112,8 @@ class _Finder(ast.NodeVisitor):
         text = new if isinstance(new, str) else ast.unparse(new)
         if not statement and text != "pass":
             text = f"({text})"
-        self.found.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, text, operator))
+        self.found.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, text, operator,
+                           self.call_line))
 
     def generic_visit(self, node):
         for field, value in ast.iter_fields(node):
@@ -136,7 +139,10 @@ class _Finder(ast.NodeVisitor):
         self._body(node.body)
 
     def visit_FunctionDef(self, node):
+        # a default value is evaluated at import but matters only when the function is called
+        self.call_line = min([node.lineno] + [d.lineno for d in node.decorator_list])
         self.visit(node.args)
+        self.call_line = 0
         self._body(node.body)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -269,14 +275,14 @@ def find_mutants(module: str, repo: Path = REPO) -> list:
     for line in source.splitlines(keepends=True):
         starts.append(starts[-1] + len(line))
     mutants, seen = [], set()
-    for lineno, col, end_lineno, end_col, text, operator in finder.found:
+    for lineno, col, end_lineno, end_col, text, operator, call_line in finder.found:
         start, end = starts[lineno - 1] + col, starts[end_lineno - 1] + end_col
         original = source[start:end].decode("utf-8")
         key = (start, end, text)
         if key in seen or " ".join(original.split()) == " ".join(text.strip("()").split()):
             continue
         seen.add(key)
-        m = Mutant(module, lineno, start, end, original, text, operator, end_line=end_lineno)
+        m = Mutant(module, lineno, start, end, original, text, operator, end_line=end_lineno, call_line=call_line)
         try:
             compile(apply(m, source), module, "exec")
         except SyntaxError:
@@ -387,11 +393,12 @@ class _TracePlugin:
         Path(self.out_dir, "coverage.json").write_text(json.dumps(hits))
 
 
-def tests_covering(coverage: dict, first: int, last: int):
+def tests_covering(coverage: dict, first: int, last: int, call_line: int = 0):
     """The test files that run a line in [first, last]; ``None`` when an import runs one (every file
-    depends on it)."""
-    lines = set(range(first, last + 1))
-    if lines & set(coverage.get("<import>", ())):
+    depends on it).  For a default argument (``call_line``: its function's first line), the files that
+    call the function."""
+    lines = {call_line} if call_line else set(range(first, last + 1))
+    if not call_line and lines & set(coverage.get("<import>", ())):
         return None
     return sorted(f for f, hit in coverage.items() if f != "<import>" and lines & set(hit))
 
@@ -534,7 +541,7 @@ def mutate_module(module, run, tests, coverage, timeouts, mutants, log, related_
     original = target.read_bytes()
     try:
         for k, m in enumerate(mutants, 1):
-            cover = tests_covering(coverage, m.line, m.end_line)
+            cover = tests_covering(coverage, m.line, m.end_line, m.call_line)
             if cover == []:
                 m.status, m.note = "survived", "no test runs this line"
             else:
