@@ -284,3 +284,82 @@ def test_the_defaults_are_h_1e_5_and_seed_0():
     assert check_loss(MulticlassSVM(), scores, y).h == 1e-5
     assert check_model(PlantedScale(2), MSE(), np.ones((1, 2)), np.zeros((1, 2))).h == 1e-5
     assert check_directional(PlantedScale(2), MSE(), np.ones((1, 2)), np.zeros((1, 2))).h == 1e-5
+
+
+# ----------------------------------------------------------------------------------------------------
+# the directional check: its floor, its refinement, its evaluations
+# ----------------------------------------------------------------------------------------------------
+class Exp3Param(Layer):
+    """``y = exp(3 w) * x`` with a learnable ``w``: strongly curved in its parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = Parameter(np.array([0.9, -0.4, 1.5]), "w")
+
+    def forward(self, x):
+        self.x, self.e = x, np.exp(3 * self.w.value)
+        return self.e * x
+
+    def backward(self, dy):
+        self.w.grad[...] = np.sum(3 * self.e * self.x * dy, axis=0)
+        return self.e * dy
+
+
+def test_directional_check_refines_a_curved_direction_and_catches_a_bug():
+    x, t = np.array([[0.5, 1.0, -0.2]]), np.zeros((1, 3))
+    r = check_directional(Exp3Param(), MSE(), x, t, h=1e-3, seed=1)
+    assert r.evaluations == 4 and r.passed and r.rel_error < 1e-9, str(r)
+
+    class Wrong(Exp3Param):
+        def backward(self, dy):
+            dx = super().backward(dy)
+            self.w.grad *= 1.001
+            return dx
+    r = check_directional(Wrong(), MSE(), x, t, h=1e-3, seed=1)
+    assert r.verdict == "SUSPICIOUS" and r.rel_error == pytest.approx(1e-3, rel=0.01)
+
+
+def test_directional_check_of_tiny_gradients_uses_the_floor():
+    # gradients ~1e-13 next to a loss of ~1: the difference quotient is rounding noise (~1e-11)
+    r = check_directional(PlantedScale(2), MSE(), np.array([[1e-13, 2e-13]]), np.ones((1, 2)))
+    assert abs(r.analytic) < 1e-12 and r.verdict == "PASS", str(r)
+
+
+def test_directional_check_of_a_nan_gradient_is_wrong_at_once():
+    class NaNGrad(PlantedScale):
+        def backward(self, dy):
+            dx = super().backward(dy)
+            self.a.grad[0] = np.nan
+            return dx
+    r = check_directional(NaNGrad(2), MSE(), np.ones((1, 2)), np.zeros((1, 2)))
+    assert r.verdict == "WRONG" and r.evaluations == 2         # not borderline: no second look
+
+
+# ----------------------------------------------------------------------------------------------------
+# argument checks that had no test
+# ----------------------------------------------------------------------------------------------------
+def test_bad_arguments_of_the_building_blocks():
+    from nn_scratch.gradcheck import numerical_gradient
+    x = np.zeros((2, 2))
+    with pytest.raises(TypeError, match="'f' must be a callable"):
+        numerical_gradient("f", x)
+    with pytest.raises(ValueError, match=r"'indices' entry \(5, 5\) is not a valid index for shape \(2, 2\)"):
+        numerical_gradient(np.sum, x, indices=[(5, 5)])
+    with pytest.raises(ValueError, match="'indices' entry 4 is out of range for shape"):
+        numerical_gradient(np.sum, x, indices=[4])
+    assert numerical_gradient(np.sum, x, indices=[3]) == pytest.approx([1.0])
+    with pytest.raises(ValueError, match="'dtype' must be float32 or float64"):
+        step_size_sweep(PlantedScale(2), np.ones((1, 2)), dtype=np.float16)
+    with pytest.raises(TypeError, match="'model' must be a nn_scratch Layer"):
+        step_size_sweep(lambda x: x, np.ones((1, 2)))
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="'num_coords' must be a positive int or None"):
+            check_layer(PlantedScale(2), np.ones((1, 2)), num_coords=bad)
+
+
+def test_a_loss_that_refers_back_to_its_wrapper_is_walked_once():
+    inner = MulticlassSVM()
+    flood = Flooding(inner, 0.1)
+    inner.owner = flood                                  # a cycle among the loss objects
+    r = check_loss(flood, np.array([[2.0, 0.5, -1.0]]), np.array([1]), num_coords=None)
+    assert r.passed and not r.smooth
