@@ -142,3 +142,39 @@ def test_decays_at_their_first_and_last_steps():
     assert cosine_decay(2.0, 1)(0) == 2.0 and cosine_decay(2.0, 1)(1) == 0.0
     assert cosine_decay(2.0, 4, 0.5)(2) == pytest.approx(1.25)
     assert linear(0.5, 0.99, 1)(1) == pytest.approx(0.99) and linear(0.5, 0.99, 2)(1) == pytest.approx(0.745)
+
+
+def test_labels_must_be_one_whole_number_per_row():
+    scores = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="must be a 1-D array of class indices"):
+        SoftmaxCrossEntropy().forward(scores, np.array([[0], [1]]))
+    with pytest.raises(TypeError, match="must hold integer class indices"):
+        SoftmaxCrossEntropy().forward(scores, np.array([0.0, 1.5]))            # one label is not whole
+    per = SoftmaxCrossEntropy().forward(scores, np.array([0.0, 2.0]))           # whole floats are labels
+    np.testing.assert_allclose(per, np.log(3))
+
+
+def test_a_loss_is_callable_and_the_base_class_is_abstract():
+    from nn_scratch.losses import Loss
+    s, y = np.array([[2.0, 0.0]]), np.array([0])
+    assert SoftmaxCrossEntropy()(s, y) == pytest.approx(SoftmaxCrossEntropy().forward(s, y))
+    with pytest.raises(NotImplementedError):
+        Loss().forward(s, y)
+    with pytest.raises(NotImplementedError):
+        Loss().backward()
+
+
+def test_mse_refuses_non_numeric_targets():
+    with pytest.raises(TypeError, match="targets 'y' must be numeric"):
+        MSE().forward(np.zeros((2, 1)), np.array(["a", "b"]))
+
+
+def test_flooding_exactly_at_the_level_descends_and_is_not_below():
+    s, t = np.array([[1.0], [3.0]]), np.array([0.0, 2.0])          # per-sample losses 1 and 1: J = 1
+    plain = MSE()
+    plain.forward(s, t)
+    flood = Flooding(MSE(), level=1.0)
+    flood.forward(s, t)
+    assert flood.reduce(flood.loss.forward(s, t)) == 1.0
+    np.testing.assert_array_equal(flood.backward(), plain.backward())      # J == b: plain descent
+    assert flood.below_count == 0 and flood.winners[0] == np.True_        # on the "descend" side of the kink
