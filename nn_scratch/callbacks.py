@@ -436,15 +436,16 @@ class NaNGuard:
       are the arrays scanned (to name them; a finite but huge gradient that overflows the sum of squares
       is not reported);
     * the snapshot -- the weights restored on failure -- is copied before the first step of a fit and then
-      before every ``snapshot_every``-th step (or as often as a monitor such as ``UpdateRatio`` asks), after
-      that step's scores, loss and gradients proved finite and the weights were scanned: the restored
-      weights are good and at most ``snapshot_every`` steps old (``err.restored_step`` says which);
+      before every ``snapshot_every``-th step (50 by default; more often if a monitor asks), after that
+      step's scores, loss and gradients proved finite and the weights were scanned (by their norm, as the
+      gradients): the restored weights are good and at most ``snapshot_every`` steps old
+      (``err.restored_step`` says which);
     * a non-finite weight between two scans shows in the next step's scores or loss, or at the epoch's end.
     """
 
     _loss = float("nan")     # the latest finite batch objective, reported when a later check fails
 
-    def __init__(self, snapshot_every: int = 10):
+    def __init__(self, snapshot_every: int = 50):
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, numbers.Integral) or snapshot_every < 1:
             raise ValueError(f"NaNGuard: 'snapshot_every' must be a positive integer, got {snapshot_every!r}")
         self.snapshot_every = int(snapshot_every)

@@ -28,9 +28,9 @@ Layout (every table is a dict of equal-length lists; missing values are NaN)
     ``train_objective``  float  the objective averaged the same way
     ``train_loss_eval``  float  the training set re-measured at the end of the epoch in eval mode
     ``train_acc_eval``   float  (dropout off, no penalty): the fair comparison with the validation numbers.
-                                Above 10 000 training rows, by default on a fixed seeded subset as
+                                Above 5000 training rows, by default on a fixed seeded subset as
                                 large as the validation set (``meta["train_eval_rows"]``, at least
-                                10 000); ``fit(eval_train="all")`` for every row
+                                5000); ``fit(eval_train="all")`` for every row
     ``val_loss``         float  validation loss / accuracy (eval mode, no penalty); NaN without validation
     ``val_acc``          float  data.  Accuracies are NaN for regression (e.g. ``MSE``).
     ``flood_below_frac`` float  fraction of the epoch's batches whose data loss was below the flood

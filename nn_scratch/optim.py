@@ -274,7 +274,8 @@ class Optimizer:
 
     Attributes: ``params`` (list of Parameter), ``t`` (steps taken), ``current_lr`` (rate of the next step),
     ``lr`` (the number or schedule; assignable), ``last_grad_norm`` (global gradient norm before clipping,
-    measured at the last step).
+    measured at the last step), ``last_updates`` (the arrays the last step added to the parameters, one per
+    parameter, or None before the first step).
     """
 
     def __init__(self, params, chain, lr):
@@ -285,6 +286,7 @@ class Optimizer:
         self.lr = lr
         self.t = 0
         self.last_grad_norm = float("nan")
+        self.last_updates = None
         for link in self.chain:
             link.init(self.params)
 
@@ -326,6 +328,7 @@ class Optimizer:
             updates = link(updates, self.params, self.t)
         for p, u in zip(self.params, updates):
             p.value += u
+        self.last_updates = updates          # what was added (the update/weight ratio monitor reads its norm)
         self.t += 1
 
     def zero_grad(self) -> None:

@@ -92,7 +92,7 @@ class Trainer:
         it needs a copy of every weight before the step and two norms after it.
     nan_guard : a ``callbacks.NaNGuard`` (default) or None: stop with ``TrainingDiverged`` on NaN/inf in the
         scores, loss, gradients, the weights after an update or an evaluation's scores, with the latest good
-        snapshot of the weights put back (one every 10 steps: see ``NaNGuard`` for what each check costs)
+        snapshot of the weights put back (one every 50 steps: see ``NaNGuard`` for what each check costs)
         and the History attached to the exception.  With
         the guard on, numpy's overflow / invalid-value warnings are silenced in training steps and in
         ``evaluate``: the guard reports a divergence, and an evaluation's loss shows it (inf / NaN).
@@ -157,6 +157,7 @@ class Trainer:
         self.params_before_step = None      # the latest snapshot: copies of the values (guard, update ratios)
         self.snapshot_step = -1              # ... taken after this many steps, i.e. before step snapshot_step + 1
         self._snapshot_intervals = ()
+        self._modules = model.modules()
         self.rng = np.random.default_rng(0)
 
     # -- the parts of one step ------------------------------------------------------------------------------
@@ -182,7 +183,8 @@ class Trainer:
     def _train_step(self, Xb, yb, last=False):
         """One step on the batch; ``last``: the epoch's last step (the weights are scanned after it)."""
         with self._quiet():
-            self.model.train()
+            if not all(m.training for m in self._modules):     # cheaper than model.train() at every step
+                self.model.train()
             with skip_input_grad(Xb):          # nobody reads the data's gradient: the first layer skips it
                 scores = self.model.forward(Xb)
             if self.nan_guard is not None:
@@ -213,7 +215,8 @@ class Trainer:
             # end (an exploding last update shows nowhere else before evaluation); in between, a non-finite
             # weight shows in the next step's scores or loss
             if self.nan_guard is not None and (last or self._snapshot_due(self.step + 2)):
-                self.nan_guard.check(self, "weights", [p.value for p in self.params])
+                weights = [p.value for p in self.params]
+                self.nan_guard.check(self, "weights", weights, norm=global_norm(weights))
             below = data_loss < self.loss.level if isinstance(self.loss, Flooding) else None
         return {"loss": data_loss, "penalty": penalty, "objective": objective, "lr": lr}, below
 
@@ -388,7 +391,7 @@ class Trainer:
         if eval_train is False:
             return None
         if eval_train is True:
-            n = max(10_000, n_val if n_val is not None else N // 5)
+            n = max(5000, n_val if n_val is not None else N // 5)
         elif isinstance(eval_train, str) and eval_train == "all":
             return slice(None)
         elif isinstance(eval_train, numbers.Integral) and not isinstance(eval_train, bool) and eval_train >= 1:
@@ -417,10 +420,11 @@ class Trainer:
         epoch end, or every ``eval_every`` steps instead.
 
         ``eval_train`` says which training rows are re-measured: True (default) the whole training set up
-        to 10 000 rows; for a larger set a fixed subset drawn once per fit with ``seed``, as large as the
-        validation set (a fifth of N without one) and at least 10 000 rows -- re-measuring every row costs
-        about a third of an epoch, the subset bounds it (MNIST, 50 000 + 10 000: about 6 %); ``"all"``
-        every row; an int, that many rows; False, none.  ``history.meta["train_eval_rows"]`` and
+        to 5000 rows; for a larger set a fixed subset drawn once per fit with ``seed``, as large as the
+        validation set (a fifth of N without one) and at least 5000 rows.  Re-measuring every row costs
+        about a third of an epoch (a forward pass is about half the arithmetic of a training step); the
+        subset bounds it (MNIST 50 000 + 10 000 validation rows: 10 000 rows, about 6 % of an epoch).
+        ``"all"``: every row; an int: that many rows; False: none.  ``history.meta["train_eval_rows"]`` and
         ``["train_eval_subset"]`` record which.  ``resume_from`` is a checkpoint path
         (``Checkpoint`` / ``save_checkpoint``): model, optimizer, random state, History and callback
         states are restored and training continues exactly where it stopped.
@@ -442,8 +446,7 @@ class Trainer:
                      "y_train_eval": y if whole else (None if rows is None else y[rows])}
         self.history, self.step, self.epoch, self.stop_training = History(), 0, 0, False
         self.params_before_step = None   # not a previous fit's: the guard must not restore those
-        self._snapshot_intervals = tuple(sorted({int(k) for k in (getattr(o, "snapshot_every", 0) for o in
-                                                                   [self.nan_guard, *self._hooked]) if k}))
+        self._modules = self.model.modules()
         self.history.meta.update(steps_per_epoch=self.steps_per_epoch, batch_size=int(batch_size), n_train=N,
                                  seed=seed if isinstance(seed, (int, type(None))) else repr(seed),
                                  eval_every=eval_every, drop_last=bool(drop_last),
@@ -457,6 +460,9 @@ class Trainer:
                                                           if getattr(m, "key", None) == "update_ratio"), 0),
                                  snapshot_every=getattr(self.nan_guard, "snapshot_every", None))
         self._hook("on_fit_begin")       # callbacks reset here; a checkpoint then restores their state
+        # weight snapshots: as often as the guard and the monitors ask (their ``snapshot_every``, 0 = never)
+        self._snapshot_intervals = tuple(sorted({int(k) for k in (getattr(o, "snapshot_every", 0) for o in
+                                                                   [self.nan_guard, *self._hooked]) if k}))
         if resume_from is not None:
             checkpoints.load_checkpoint(self, resume_from, expect_meta={
                 "n_train": N, "batch_size": int(batch_size), "drop_last": bool(drop_last)})

@@ -34,8 +34,10 @@ def test_a_large_training_set_is_re_measured_on_a_seeded_subset_as_large_as_vali
     h = trainer.fit(Xtr, ytr, Xva, yva, epochs=1, batch_size=4000, seed=3, eval_train="all")
     assert h.meta["train_eval_rows"] == 24000 and h.meta["train_eval_subset"] is None
     assert h.epochs["train_loss_eval"][-1] == trainer.evaluate(Xtr, ytr)["loss"]
-    h = trainer.fit(X, y, epochs=1, batch_size=6000)                 # no validation: a fifth, at least 10 000
-    assert h.meta["train_eval_rows"] == 10000
+    h = trainer.fit(X, y, epochs=1, batch_size=6000)                 # no validation: a fifth, at least 5000
+    assert h.meta["train_eval_rows"] == 7200
+    h = trainer.fit(X[:8000], y[:8000], X[:100], y[:100], epochs=1, batch_size=4000)
+    assert h.meta["train_eval_rows"] == 5000                         # a small validation set: 5000 rows
     h = trainer.fit(Xtr[:1000], ytr[:1000], epochs=1, batch_size=500, eval_train=300)
     assert h.meta["train_eval_rows"] == 300
 
@@ -68,11 +70,29 @@ def test_the_optimizer_gets_the_norm_the_guard_measured():
     assert trainer.optimizer.last_grad_norm == norms[-1][1]
 
 
-def test_snapshots_are_sampled_and_serve_the_update_ratio():
-    trainer, X, y = setup(n=200)
+def test_snapshots_are_sampled_and_the_update_ratio_reads_the_optimizers_update():
+    trainer, X, y = setup(n=600)
     copies = []
     take = trainer._take_snapshot
     trainer._take_snapshot = lambda: (copies.append(trainer.step + 1), take())
-    h = trainer.fit(X, y, epochs=2, batch_size=10)                    # 40 steps
-    assert copies == [1, 10, 20, 30, 40] and h.meta["snapshot_every"] == 10
-    assert h.monitors["update_ratio"]["step"] == [10, 20, 30, 40]
+    h = trainer.fit(X, y, epochs=2, batch_size=10)                    # 120 steps
+    assert copies == [1, 50, 100] and h.meta["snapshot_every"] == 50 and trainer.snapshot_step == 99
+    assert h.monitors["update_ratio"]["step"] == list(range(10, 121, 10))
+    # the ratio from the optimizer's update equals the one from the weights before and after the step
+    class NoUpdates:                                                  # an optimizer without last_updates
+        def __init__(self, opt):
+            self.opt, self.params = opt, opt.params
+
+        def step(self):
+            self.opt.step()
+
+    for opt_wrap in (lambda o: o, NoUpdates):
+        trainer, X, y = setup(n=200)
+        trainer.optimizer = opt_wrap(SGD(trainer.model.parameters(), lr=0.1, momentum=0.9))
+        h = trainer.fit(X, y, epochs=1, batch_size=10, seed=0)
+        assert h.monitors["update_ratio"]["step"] == [10, 20]
+        if opt_wrap is NoUpdates:
+            assert trainer.snapshot_step == 19                         # the monitor asked for snapshots
+            np.testing.assert_allclose(h.monitors["update_ratio"]["layers.0.W"], ratios, rtol=1e-4)
+        else:
+            ratios = h.monitors["update_ratio"]["layers.0.W"]
