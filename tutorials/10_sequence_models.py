@@ -23,7 +23,7 @@ import time
 import numpy as np
 from matplotlib.figure import Figure
 
-from nn_scratch import plots
+from nn_scratch import plots, sanity
 from nn_scratch.data import text
 from nn_scratch.generate import generate
 from nn_scratch.gradcheck import check_layer, check_loss, check_model
@@ -151,6 +151,17 @@ sizes = {k: sum(p.size for p in make_model(k).parameters()) for k in KINDS}
 print("parameters:", ", ".join(f"{k} {n:,}" for k, n in sizes.items()))
 assert max(sizes.values()) / min(sizes.values()) < 1.1
 print("the three sizes are within 10 % of each other")
+
+# %% [markdown]
+# Before training, the sanity checks of tutorial 02 on each model: more L2 penalty means more loss, and 20
+# windows can be memorized (the loss falls to a tiny fraction of its start).
+
+# %%
+X_sanity, Y_sanity = text.random_windows(train_ids, 16, 64, rng=5)
+for kind in KINDS:
+    report = sanity.run_all(make_model(kind), SequenceCrossEntropy(), X_sanity, Y_sanity)
+    assert report.passed, str(report)
+print("all three models pass sanity.run_all")
 
 # %% [markdown]
 # ## 4. Why LSTMs: the gradient travelling back in time
