@@ -306,3 +306,19 @@ def test_kill_9_during_training_with_checkpoints_leaves_only_loadable_files(tmp_
         assert len(h.epochs["epoch"]) == epoch + 1
     make(folder=folder).save_checkpoint(folder / "next.npz")     # the next save in the folder
     assert not list(folder.glob(".tmp_*"))
+
+
+def test_a_version_1_file_with_positional_callback_states_still_resumes(saved, tmp_path):
+    path, (X, y) = saved
+    st = read_checkpoint(path)
+    old = {"format": np.array("nn_scratch.checkpoint.v1")}
+    for k, v in st.items():
+        if k.startswith("callback/"):
+            _, name, rest = k.split("/", 2)
+            k = f"callback/{['UpdateRatio', 'EarlyStopping', 'WeightAverage'].index(name)}/{rest}"
+        old.setdefault(k, v)
+    save_npz(tmp_path / "v1.npz", old)
+    full = make()
+    h_full = full.fit(X, y, X, y, epochs=3, batch_size=16, seed=0)
+    h = make(seed=3).fit(X, y, X, y, epochs=3, batch_size=16, seed=0, resume_from=tmp_path / "v1.npz")
+    assert h.equals(h_full), h.differences(h_full)
