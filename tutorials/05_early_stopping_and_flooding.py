@@ -18,7 +18,7 @@
 #
 # Every run uses the same initialization, data order and optimizer; only the rule differs. The methods
 # are *chosen* on the validation set, so they are *compared* on a separate test set.
-# Runs in about ten seconds.
+# Runs in about 4 s of CPU time on one core.
 
 # %%
 import os

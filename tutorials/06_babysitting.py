@@ -14,7 +14,7 @@
 #
 # ``Trainer`` records the update ratio by itself; ``monitors.ActivationStats``, ``GradientStats`` and
 # ``PerSampleLoss`` record the rest into ``history.monitors``; ``nn_scratch.plots`` draws them and
-# ``nn_scratch.analysis.diagnose`` puts them into words.  Runs in well under a minute.
+# ``nn_scratch.analysis.diagnose`` puts them into words.  Runs in about 5 s of CPU time on one core.
 
 # %%
 import os

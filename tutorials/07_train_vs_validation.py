@@ -15,7 +15,7 @@
 # The fair comparison re-measures the training set at the end of each epoch exactly as validation is
 # measured: eval mode, no penalty, no augmentation.  ``nn_scratch.trainer.History`` records it as
 # ``train_loss_eval`` next to the epoch average of the data loss ``train_loss`` (and of the objective,
-# ``train_objective``, which adds the penalty).  Runs in well under a minute.
+# ``train_objective``, which adds the penalty).  Runs in about 2 s of CPU time on one core.
 
 # %%
 import os

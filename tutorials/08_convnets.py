@@ -13,7 +13,7 @@
 # network has not learned much yet).  A second model puts ``BatchNorm`` after the convolution.  When the
 # MNIST files are present (``$NN_SCRATCH_DATA/mnist``) a last section trains the same design on a subset.
 # First of all, as for every layer we use: gradient checks of ``Conv2D``, ``MaxPool2D`` and ``BatchNorm``.
-# Runs in about 3 s of CPU time on one core (about 4 s with MNIST; measured with `time`, user + sys).
+# Runs in about 2 s of CPU time on one core (about 3 s with MNIST; user + sys, measured).
 
 # %%
 import os

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 from ..files import atomic_write_text
 from ._exercises import EXERCISES, Exercise
@@ -132,17 +133,7 @@ def check_file(path, timeout: float = DEFAULT_TIMEOUT):
                MPLBACKEND="Agg", OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
     with tempfile.TemporaryDirectory() as tmp:
         status_file = os.path.join(tmp, "status.json")
-        try:
-            proc = subprocess.run([sys.executable, "-m", "nn_scratch.exercises._run", os.path.abspath(path),
-                                   status_file], env=env, capture_output=True, text=True, timeout=timeout,
-                                  cwd=os.path.dirname(os.path.abspath(path)))
-            timed_out, rc = False, proc.returncode
-        except subprocess.TimeoutExpired:
-            timed_out, rc = True, None
-        status = {}
-        if os.path.exists(status_file):
-            with open(status_file) as f:
-                status = json.load(f)
+        status, timed_out, rc, stderr = _run_child(path, status_file, env, timeout)
     stage = status.get("stage")
     if stage == "done":
         return (0 if status["passed"] else 1), status["report"]
@@ -154,11 +145,46 @@ def check_file(path, timeout: float = DEFAULT_TIMEOUT):
             return 1, (f"{name}: FAIL\n  stopped after {timeout:g} s: {name} did not return (an endless loop? "
                        f"a loop that never reaches its end condition?)")
         return 1, f"{name}: FAIL\n  the grading stopped: your code ended the process (exit status {rc})"
+    if timed_out and stage in (None, "starting"):
+        return 2, f"cannot load {path}: the grading process did not start within 120 s (is the machine very busy?)"
     if timed_out:
         return 2, (f"cannot load {path}: importing it did not finish within {timeout:g} s (code at the top level "
                    f"of the file runs on import: an endless loop there?)")
-    err = " ".join((proc.stderr or "").strip().splitlines()[-1:]) if rc else ""
+    err = " ".join((stderr or "").strip().splitlines()[-1:]) if rc else ""
     return 2, f"cannot load {path}: the grading process ended early (exit status {rc}) {err}".strip()
+
+
+def _read_status(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _run_child(path, status_file, env, timeout, startup=120.0):
+    """Run the grading child; the time limit counts only the learner's code: the import of the file, then each
+    function's grading, each on its own clock.  The child's own start (Python, NumPy, nn_scratch) gets
+    ``startup`` seconds, however busy the machine.  Returns (status, timed_out, exit code, stderr)."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "nn_scratch.exercises._run", os.path.abspath(path), status_file],
+                                env=env, stdout=subprocess.DEVNULL, stderr=err, cwd=os.path.dirname(os.path.abspath(path)))
+        phase, since = None, time.monotonic()
+        timed_out = False
+        while proc.poll() is None:
+            status = _read_status(status_file)
+            key = (status.get("stage"), status.get("current"))
+            if key != phase:
+                phase, since = key, time.monotonic()
+            limit = startup if phase[0] in (None, "starting") else timeout
+            if time.monotonic() - since > limit:
+                proc.kill()
+                proc.wait()
+                timed_out = True
+                break
+            time.sleep(0.02)
+        err.seek(0)
+        return _read_status(status_file), timed_out, proc.returncode, err.read()
 
 
 def command(args) -> int:

@@ -1,8 +1,9 @@
 """Child process of ``exercises.check_file``: load the learner's file, grade it, write the status as JSON.
 
 Usage: ``python -m nn_scratch.exercises._run LEARNER_FILE STATUS_JSON``.  The status file is rewritten at each
-stage ("loading", "grading" with the function being graded, then "done" or "load_error"), so the parent can
-tell an import that hangs from a function that loops.
+stage ("starting", "loading" the learner's file, "grading" with the function being graded, then "done" or
+"load_error"), so the parent can time the learner's code alone and tell an import that hangs from a
+function that loops.
 """
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def _load_message(err, path):
 
 def main(argv) -> int:
     path, status_file = os.path.abspath(argv[0]), argv[1]
+    _write(status_file, stage="starting")
+    from . import check, names             # noqa: E402  (our own import: not on the learner's clock)
     _write(status_file, stage="loading")
-    from . import check, names             # noqa: E402  (after the first status: an import error is ours)
     printed = io.StringIO()
     try:
         spec = importlib.util.spec_from_file_location("learner_exercise", path)
