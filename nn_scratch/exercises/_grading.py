@@ -58,6 +58,7 @@ class Result:
             lines.append(f"  what differs: {self.hint}")
         lines += [f"  note: {n}" for n in self.notes]
         if self.passed:
+            lines.append(f"  the hand-worked case you passed: {ex.example}")
             lines.append(f"  well done. The package's own version, to compare: {ex.see}")
         else:
             lines.append(f"  the solution, after you have tried: {ex.see}")
