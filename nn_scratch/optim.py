@@ -104,6 +104,14 @@ def _check_params(who, params):
     return params
 
 
+def _check_eps_fits(who, eps, params):
+    """eps must survive in the parameters' dtype: 1e-8 is 0 in float16, and g / (sqrt(cache) + 0) is 0/0."""
+    for i, p in enumerate(params):
+        if p.value.dtype.type(eps) == 0:
+            raise ValueError(f"{who}: eps={eps!r} rounds to 0 in {p.value.dtype} (params[{i}]), so a zero gradient "
+                             f"would give 0/0; use float32 parameters (float16 is not supported for training)")
+
+
 # -- the small steps of a chain ----------------------------------------------------------------------------
 class Transform:
     """One link of an update chain: ``__call__(updates, params, t) -> updates`` (lists, one per parameter).
@@ -420,6 +428,7 @@ class Adagrad(Optimizer):
         eps = _check_hyper(who, "eps", eps, low=0, low_open=True, schedulable=False)
         clip, decay = _clip_and_decay(who, weight_decay, clip_norm)
         super().__init__(params, [clip, decay, ScaleByAdagrad(eps), ScaleByLearningRate(None)], lr)
+        _check_eps_fits(who, eps, self.params)
         self.eps = eps
 
 
@@ -436,6 +445,7 @@ class RMSprop(Optimizer):
         eps = _check_hyper(who, "eps", eps, low=0, low_open=True, schedulable=False)
         clip, wd = _clip_and_decay(who, weight_decay, clip_norm)
         super().__init__(params, [clip, wd, ScaleByRMS(decay_, eps), ScaleByLearningRate(None)], lr)
+        _check_eps_fits(who, eps, self.params)
         self.decay, self.eps = decay_, eps
 
 
@@ -456,6 +466,7 @@ class Adam(Optimizer):
         eps = _check_hyper(who, "eps", eps, low=0, low_open=True, schedulable=False)
         clip, wd = _clip_and_decay(who, weight_decay, clip_norm)
         super().__init__(params, [clip, wd, ScaleByAdam(beta1, beta2, eps), ScaleByLearningRate(None)], lr)
+        _check_eps_fits(who, eps, self.params)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
 

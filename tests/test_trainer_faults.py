@@ -122,8 +122,8 @@ def test_an_optimizer_on_another_models_parameters_is_refused():
 
 def test_float16_is_refused_with_the_reason():
     m = Linear(3, 2, rng=0, dtype=np.float16)
-    with pytest.raises(TypeError, match="float16.*eps.*float32"):
-        Trainer(m, SoftmaxCrossEntropy(), Adam(m.parameters(), lr=1e-3), progress=False)
+    with pytest.raises(TypeError, match="float16.*eps.*float32"):          # SGD has no eps, the Trainer refuses
+        Trainer(m, SoftmaxCrossEntropy(), SGD(m.parameters(), lr=1e-3), progress=False)
 
 
 def test_callbacks_none_is_empty_and_a_single_callback_is_refused():
@@ -257,3 +257,12 @@ def test_any_bad_label_anywhere_is_refused_before_a_step(row, bad, where):
         t.fit(X, labels["y"], X, labels["y_val"], epochs=1, batch_size=4)
     assert_weights(model, before)
     assert not hasattr(spy, "weights")
+
+
+@pytest.mark.parametrize("rule", ["Adagrad", "RMSprop", "Adam"])
+def test_an_eps_that_rounds_to_zero_is_refused(rule):
+    import nn_scratch.optim as optim
+    m = Linear(3, 2, rng=0, dtype=np.float16)
+    with pytest.raises(ValueError, match=r"eps=1e-08 rounds to 0 in float16 \(params\[0\]\)"):
+        getattr(optim, rule)(m.parameters(), lr=1e-3)
+    getattr(optim, rule)(Linear(3, 2, rng=0).parameters(), lr=1e-3)          # float32: fine
