@@ -151,7 +151,9 @@ class UpdateRatio(Monitor):
 class PerSampleLoss(Monitor):
     """Per-sample losses (and correctness) of the validation set (``on="val"``), the training set
     (``on="train"``) or given ``X, y``; key ``"per_sample_loss"`` -- the raw material of the
-    pre-interpolation analysis (seed 004): distributions over time, Tukey outliers."""
+    pre-interpolation analysis (seed 004): distributions over time, Tukey outliers.  For a sequence loss the
+    per-token losses are recorded flat, one entry per counted token (a token is a sample; padding is left
+    out)."""
 
     key = "per_sample_loss"
 
@@ -180,7 +182,11 @@ class PerSampleLoss(Monitor):
             ((d["X_val"], d["y_val"]) if self.on == "val" else (d["X"], d["y"]))
         with trainer.evaluation_weights():
             r = trainer.evaluate(X, y, per_sample=True)      # eval mode; the model's mode is restored
-        trainer.history.record(self.key, **self._when(trainer), losses=r["losses"],
+        losses = r["losses"]
+        if losses.ndim > 1:          # per-token losses (N, T): a token is a sample; padding tokens are left out
+            counted = getattr(unwrap_loss(trainer.loss), "counted", None)
+            losses = losses[counted] if counted is not None and counted.shape == losses.shape else losses.ravel()
+        trainer.history.record(self.key, **self._when(trainer), losses=losses,
                                correct=r.get("correct", np.zeros(0, bool)))
 
 

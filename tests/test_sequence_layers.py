@@ -398,3 +398,23 @@ def test_trainer_fits_a_language_model_and_evaluates_with_the_masked_mean():
     assert expected > 1.2 * per.mean()                              # a plain mean would be diluted
     with pytest.raises(ValueError, match="'y_val'"):
         trainer.fit(X[:32], Y[:32], X_val=X[32:], y_val=Y[32:, :5], epochs=1)
+
+
+def test_per_token_losses_feed_the_per_sample_analysis():
+    from nn_scratch.analysis import history_loss_matrix, tukey_fences
+    from nn_scratch.monitors import PerSampleLoss
+    from nn_scratch.optim import Adam
+    from nn_scratch.trainer import Trainer
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 5, (24, 6))
+    Y = np.roll(X, -1, axis=1)
+    Y[:, 0] = -1                                                    # one padding token per window
+    model = Sequential([Embedding(5, 4, rng=0), RNN(4, 6, rng=1), Linear(6, 5, rng=2)])
+    loss = SequenceCrossEntropy(ignore_index=-1)
+    trainer = Trainer(model, loss, Adam(model.parameters(), lr=1e-2), monitors=[PerSampleLoss(on="val")])
+    history = trainer.fit(X[:16], Y[:16], X_val=X[16:], y_val=Y[16:], epochs=3, batch_size=8)
+    L, steps = history_loss_matrix(history)
+    assert L.shape == (8 * 5, len(steps)) and len(steps) >= 2      # every counted validation token, per checkpoint
+    assert np.all(L > 0)                                            # no zero from a padding token
+    low, high = tukey_fences(L)
+    assert np.all(low <= high)
