@@ -339,3 +339,7 @@ def test_missing_file_and_bad_options_are_one_line(tmp_path, capsys):
     assert "no such file" in err and len(err.strip().splitlines()) == 1
     assert main(["exercise", "check", str(tmp_path / "x.py"), "--timeout", "-1"]) == 2
     assert "--timeout" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="'timeout' must be a positive number"):
+        check_file(tmp_path / "x.py", timeout=0)
+    with pytest.raises(KeyError, match="unknown exercise 'nope'"):
+        check("nope", print)

@@ -22,6 +22,7 @@ from nn_scratch.gradcheck import (check_directional, check_layer, check_loss, ch
 from nn_scratch.layers import (Dropout, Flatten, Layer, LeakyReLU, Linear, Parameter, ReLU, Sequential,
                                Sigmoid, Softmax, Tanh)
 from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
+from nn_scratch.optim import SGD
 # two classic mistakes from the exercises' catalogue, planted in an otherwise correct Linear
 from nn_scratch.exercises.catalogue import LinearTransposedDW
 
@@ -177,7 +178,9 @@ print("saved", path)
 #   size 1, the two evaluations differ by less than their rounding and the relative error is noise:
 #   scale the loss up (a constant factor changes nothing else) before checking.
 # * **Burn-in.** At initialization some terms are zero or nearly so and a wrong one can hide; check
-#   again after a few training steps, when every part of the network is active.
+#   again after a few training steps, when every part of the network is active. (Measured below: with
+#   the output layer at W = 0 -- the right start for a classifier -- every layer below gets exactly zero
+#   gradient, so a planted transposed dW passes until a few steps have been taken.)
 # * **Every parameter.** Check a few coordinates of *every* tensor (the checker samples `num_coords` of
 #   each, biases included): a bug in one small bias hides in a large sample of big weight matrices.
 # * **Depth.** Errors compound through layers, so a deep network shows larger relative errors even
@@ -207,6 +210,20 @@ for scale in (1e-12, 1.0):
           + (f"  -- warning: {str(caught[0].message)[:60]}..." if caught else ""))
     errs_t[scale] = err_t
 assert errs_t[1e-12] > 1e3 * errs_t[1.0]
+
+burn = Sequential([LinearTransposedDW(6, 6, rng=40), ReLU(), Linear(6, 4, init="zeros")])   # burn-in
+Xb, yb = rng.standard_normal((8, 6)), rng.integers(0, 4, 8)
+at_init = check_model(burn, SoftmaxCrossEntropy(), Xb, yb)
+ce_b, sgd_b = SoftmaxCrossEntropy(), SGD(burn.parameters(), lr=0.1)
+for _ in range(5):                                             # five training steps
+    ce_b.forward(burn.forward(Xb), yb)
+    burn.backward(ce_b.backward())
+    sgd_b.step()
+after_burn_in = check_model(burn, SoftmaxCrossEntropy(), Xb, yb)
+print(f"planted transposed dW under a zero output layer: at initialization {at_init.verdict} (its dW is "
+      f"{'all zero' if not np.any(at_init['layers.0.W'].analytic) else 'non-zero'}), after 5 steps "
+      f"{after_burn_in.verdict}")
+assert at_init.passed and not np.any(at_init["layers.0.W"].analytic) and after_burn_in.verdict == "WRONG"
 
 ce = SoftmaxCrossEntropy()                                     # depth: the raw centered error grows
 Xd, yd = rng.standard_normal((6, 8)), rng.integers(0, 4, 6)

@@ -123,6 +123,8 @@ def check_file(path, timeout: float = DEFAULT_TIMEOUT):
     error, a failing import, no exercise function in it, or an import that does not finish); ``text`` is the
     report (status 0/1) or one line saying why (status 2).
     """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"check_file: 'timeout' must be a positive number of seconds, got {timeout!r}")
     path = os.fspath(path)
     if not os.path.isfile(path):
         return 2, f"cannot load {path}: no such file"
