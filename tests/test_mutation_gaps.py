@@ -60,6 +60,13 @@ def test_leaky_relu_between_zero_and_one():
     np.testing.assert_allclose(ReLU().forward(x), [[0.5, 0.0, 0.01, 2.0, 0.0]])
 
 
+def test_leaky_relu_default_slope_and_its_range():
+    np.testing.assert_allclose(LeakyReLU().forward(np.array([-2.0, 3.0])), [-0.02, 3.0])   # alpha = 0.01
+    np.testing.assert_array_equal(LeakyReLU(0.0).forward(np.array([-2.0, 3.0])), [0.0, 3.0])  # 0: a ReLU
+    with pytest.raises(ValueError, match="'alpha'"):
+        LeakyReLU(1.0)                                        # 1 would be the identity, not a leak
+
+
 def test_dropout_default_drops_half_and_doubles_the_rest():
     layer = Dropout(rng=0)
     assert repr(layer) == "Dropout(drop_prob=0.5)"
@@ -178,3 +185,26 @@ def test_flooding_exactly_at_the_level_descends_and_is_not_below():
     assert flood.reduce(flood.loss.forward(s, t)) == 1.0
     np.testing.assert_array_equal(flood.backward(), plain.backward())      # J == b: plain descent
     assert flood.below_count == 0 and flood.winners[0] == np.True_        # on the "descend" side of the kink
+
+
+# -- weight initialization -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape, scheme, std", [
+    ((400, 300), "he", np.sqrt(2 / 400)), ((400, 300), "xavier", np.sqrt(2 / 700)),
+    ((400, 300), "gaussian", 0.01),                        # the default weight_scale
+    ((20, 10, 300), "he", np.sqrt(2 / 200)),                # fan_in: every axis but the last
+    ((20, 10, 300), "xavier", np.sqrt(2 / 500)),            # fan_out: the last axis
+    ((50000,), "he", np.sqrt(2 / 50000))])                  # 1-D: fan_in = fan_out = the length
+def test_init_scales(shape, scheme, std):
+    from nn_scratch.layers.linear import init_weights
+    W = init_weights(shape, scheme, rng=0)
+    assert W.shape == shape and abs(W.mean()) < 0.05 * std
+    assert W.std() == pytest.approx(std, rel=0.03)
+
+
+def test_init_by_callable_and_the_linear_defaults():
+    from nn_scratch.layers.linear import init_weights
+    np.testing.assert_array_equal(init_weights((2, 3), lambda rng, shape: np.full(shape, 0.5)), np.full((2, 3), 0.5))
+    layer = Linear(500, 200, init="gaussian", rng=0)
+    assert layer.W.value.std() == pytest.approx(0.01, rel=0.03)       # weight_scale=0.01 by default
+    assert layer.training is True
+    assert repr(layer) == "Linear(500, 200, dtype=float32)"

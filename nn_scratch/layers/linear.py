@@ -15,7 +15,8 @@ def init_weights(shape, scheme="he", rng=None, fan_in=None, fan_out=None, weight
       * ``"xavier"``   N(0, 2/(fan_in+fan_out))   -- for tanh / sigmoid (Glorot & Bengio 2010)
       * ``"gaussian"`` N(0, weight_scale^2)       -- the notes' "small random numbers"
       * ``"zeros"``    all zero                   -- for a network's *output* layer only (see ``Linear``)
-    or a callable ``f(rng, shape) -> array``.
+    or a callable ``f(rng, shape) -> array``.  ``fan_in`` defaults to the product of all axes but the last
+    (``shape[0]`` for a 1-D shape), ``fan_out`` to the last axis.
     """
     rng = check_rng("rng", rng, who="init_weights")
     check_number("weight_scale", weight_scale, who="init_weights", low=0, low_open=True)

@@ -328,16 +328,17 @@ def _env(copy_dir: Path) -> dict:
 # ------------------------------------------------------------------------------------------------------
 SITECUSTOMIZE = """
 import atexit, json, os, sys, threading
-_target = os.environ.get("NN_MUTATE_TRACE")
-if _target:
-    _lines = set()
+_targets = set(filter(None, os.environ.get("NN_MUTATE_TRACE", "").split(os.pathsep)))
+if _targets:
+    _lines = {}
     def _local(frame, event, arg):
         if event == "line":
-            _lines.add(frame.f_lineno)
+            _lines[frame.f_code.co_filename].add(frame.f_lineno)
         return _local
     def _global(frame, event, arg):
-        if frame.f_code.co_filename == _target:
-            _lines.add(frame.f_lineno)
+        name = frame.f_code.co_filename
+        if name in _targets:
+            _lines.setdefault(name, set()).add(frame.f_lineno)
             return _local
         return None
     sys.settrace(_global)
@@ -345,25 +346,26 @@ if _target:
     def _dump():
         out = os.path.join(os.environ["NN_MUTATE_OUT"], "sub-%d.json" % os.getpid())
         with open(out, "w") as f:
-            json.dump({"test": os.environ.get("NN_MUTATE_TEST", "<subprocess>"), "lines": sorted(_lines)}, f)
+            json.dump({"test": os.environ.get("NN_MUTATE_TEST", "<subprocess>"),
+                       "lines": {k: sorted(v) for k, v in _lines.items()}}, f)
     atexit.register(_dump)
 """
 
 
 class _TracePlugin:
-    """Records, per test file, the lines of one module that its tests execute (also in the Python
-    subprocesses they start, through a ``sitecustomize`` on their path).  Lines run while importing or
-    collecting are filed under ``<import>``: every test depends on them."""
+    """Records, per module and test file, the lines of the modules that the tests execute (also in the
+    Python subprocesses they start, through a ``sitecustomize`` on their path).  Lines run while importing
+    or collecting are filed under ``<import>``: every test depends on them."""
 
-    def __init__(self, target: str, out_dir: str):
-        self.target, self.out_dir = target, out_dir
-        self.hits = {}
+    def __init__(self, targets: list, out_dir: str):
+        self.targets, self.out_dir = set(targets), out_dir
+        self.hits = {t: {} for t in targets}          # module file -> test file -> lines
         self.current = "<import>"
         site = os.path.join(out_dir, "site")
         os.makedirs(site, exist_ok=True)
         with open(os.path.join(site, "sitecustomize.py"), "w") as f:
             f.write(SITECUSTOMIZE)
-        os.environ.update(NN_MUTATE_TRACE=target, NN_MUTATE_OUT=out_dir,
+        os.environ.update(NN_MUTATE_TRACE=os.pathsep.join(targets), NN_MUTATE_OUT=out_dir,
                           PYTHONPATH=os.environ.get("PYTHONPATH", "") + os.pathsep + site)
         import threading
         sys.settrace(self._global)
@@ -371,12 +373,13 @@ class _TracePlugin:
 
     def _local(self, frame, event, arg):
         if event == "line":
-            self.hits.setdefault(self.current, set()).add(frame.f_lineno)
+            self.hits[frame.f_code.co_filename].setdefault(self.current, set()).add(frame.f_lineno)
         return self._local
 
     def _global(self, frame, event, arg):
-        if frame.f_code.co_filename == self.target:
-            self.hits.setdefault(self.current, set()).add(frame.f_lineno)
+        name = frame.f_code.co_filename
+        if name in self.targets:
+            self.hits[name].setdefault(self.current, set()).add(frame.f_lineno)
             return self._local
         return None
 
@@ -386,11 +389,13 @@ class _TracePlugin:
 
     def pytest_sessionfinish(self, session):
         sys.settrace(None)
-        hits = {k: sorted(v) for k, v in self.hits.items()}
+        hits = {t: {k: set(v) for k, v in per.items()} for t, per in self.hits.items()}
         for f in Path(self.out_dir).glob("sub-*.json"):
             sub = json.loads(f.read_text())
-            hits[sub["test"]] = sorted(set(hits.get(sub["test"], [])) | set(sub["lines"]))
-        Path(self.out_dir, "coverage.json").write_text(json.dumps(hits))
+            for t, lines in sub["lines"].items():
+                hits[t].setdefault(sub["test"], set()).update(lines)
+        Path(self.out_dir, "coverage.json").write_text(
+            json.dumps({t: {k: sorted(v) for k, v in per.items()} for t, per in hits.items()}))
 
 
 def tests_covering(coverage: dict, first: int, last: int, call_line: int = 0):
@@ -609,21 +614,26 @@ def main(argv=None):
         check_copy(copy_dir)
         run = Runner(copy_dir, fork=not args.no_fork)
         results = []
+        related, t_rel = {}, {}
         for module in args.modules:
-            tests = args.tests or related_tests(module)
-            if not tests:
+            related[module] = args.tests or related_tests(module)
+            if not related[module]:
                 p.error(f"no related test files found for {module}; pass --tests")
-            status, t_rel = run(tests, 600)
+            status, t_rel[module] = run(related[module], 600)
             if status != "passed":
-                raise RuntimeError(f"the related tests {tests} fail on the unmutated code")
-            out_dir = tempfile.mkdtemp(prefix="trace_", dir=copy_dir.parent)
-            status, t_suite = run(["tests"], 1800, trace=(str(copy_dir / module), out_dir))
-            if status != "passed":
-                raise RuntimeError("the suite fails on the unmutated code")
-            coverage = json.loads(Path(out_dir, "coverage.json").read_text())
-            timeouts = (4 * t_rel + 10, 4 * t_suite + 20)
-            log(f"{module}: related tests {tests} take {t_rel:.1f}s; the traced suite {t_suite:.1f}s, "
-                f"{len(coverage) - 1} test files run its lines")
+                raise RuntimeError(f"the related tests {related[module]} fail on the unmutated code")
+        out_dir = tempfile.mkdtemp(prefix="trace_", dir=copy_dir.parent)
+        files = [str(copy_dir / module) for module in args.modules]
+        status, t_suite = run(["tests"], 1800, trace=(files, out_dir))
+        if status != "passed":
+            raise RuntimeError("the suite fails on the unmutated code")
+        traced = json.loads(Path(out_dir, "coverage.json").read_text())
+        log(f"the traced suite took {t_suite:.1f}s")
+        for module, file in zip(args.modules, files):
+            tests, coverage = related[module], traced[file]
+            timeouts = (4 * t_rel[module] + 10, 4 * t_suite + 20)
+            log(f"{module}: related tests {tests} take {t_rel[module]:.1f}s; "
+                f"{len(set(coverage) - {'<import>'})} test files run its lines")
             mutants = find_mutants(module, copy_dir)
             total = len(mutants)
             if args.sample is not None and args.sample < total:
