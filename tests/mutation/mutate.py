@@ -4,6 +4,7 @@
     python tests/mutation/mutate.py nn_scratch/gradcheck.py                 # every mutant
     python tests/mutation/mutate.py nn_scratch/optim.py --sample 120 --seed 0
     python tests/mutation/mutate.py nn_scratch/losses.py --list             # only list the mutants
+    python tests/mutation/mutate.py nn_scratch/gradcheck.py:100 nn_scratch/losses.py:60   # per-module samples
 
 How it works
 ------------
@@ -582,7 +583,8 @@ def table(results) -> str:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("modules", nargs="+", help="module paths relative to the repository, e.g. nn_scratch/optim.py")
+    p.add_argument("modules", nargs="+", help="module paths relative to the repository, e.g. nn_scratch/optim.py; "
+                   "'path:N' samples N mutants of that module")
     p.add_argument("--sample", type=int, default=None, help="run N mutants drawn at random per module")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
     p.add_argument("--tests", nargs="+", default=None, help="the related test files (default: found by name)")
@@ -593,6 +595,11 @@ def main(argv=None):
     if argv is None and sys.argv[1:] == ["--_server"]:
         return _serve()
     args = p.parse_args(argv)
+    samples = {}
+    for i, spec in enumerate(args.modules):
+        module, _, n = spec.partition(":")
+        args.modules[i] = module
+        samples[module] = int(n) if n else args.sample
 
     for module in args.modules:
         if not (REPO / module).is_file():
@@ -636,8 +643,8 @@ def main(argv=None):
                 f"{len(set(coverage) - {'<import>'})} test files run its lines")
             mutants = find_mutants(module, copy_dir)
             total = len(mutants)
-            if args.sample is not None and args.sample < total:
-                mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: m.start)
+            if samples[module] is not None and samples[module] < total:
+                mutants = sorted(random.Random(args.seed).sample(mutants, samples[module]), key=lambda m: m.start)
             mutate_module(module, run, tests, coverage, timeouts, mutants, log, args.related_only)
             results.append((module, total, mutants))
     finally:
