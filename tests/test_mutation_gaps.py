@@ -208,3 +208,14 @@ def test_init_by_callable_and_the_linear_defaults():
     assert layer.W.value.std() == pytest.approx(0.01, rel=0.03)       # weight_scale=0.01 by default
     assert layer.training is True
     assert repr(layer) == "Linear(500, 200, dtype=float32)"
+
+
+def test_softmax_over_the_last_axis_of_a_3d_input():
+    from nn_scratch.layers import Softmax
+    rng = np.random.default_rng(0)
+    x, dy = 5 * rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4))
+    cube, rows = Softmax(), Softmax()                         # the same 6 rows, as (2, 3, 4) and as (6, 4)
+    y = cube.forward(x)
+    np.testing.assert_allclose(y.reshape(6, 4), rows.forward(x.reshape(6, 4)), rtol=1e-12)
+    np.testing.assert_allclose(y.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(cube.backward(dy).reshape(6, 4), rows.backward(dy.reshape(6, 4)), rtol=1e-12)
