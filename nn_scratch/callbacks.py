@@ -461,7 +461,8 @@ class NaNGuard:
 
         ``trainer.step`` counts the finished steps, k.  "scores", "loss", "gradients" are checked before the
         update of step k + 1; "weights" right after it (not yet counted); "scores on ..." at an evaluation
-        after step k.  The weights restored are the trainer's snapshot (``params_before_step``), those after
+        after step k, and "weights at the stop" when a callback stopped training mid-epoch after step k.  The
+        weights restored are the trainer's snapshot (``params_before_step``), those after
         ``trainer.snapshot_step`` steps: at most k for "weights", at most k - 1 otherwise (their scores, loss
         and gradients were finite).  ``restore`` copies them back once every context (e.g. swapped-in
         averaged weights) has closed.
@@ -474,18 +475,19 @@ class NaNGuard:
                 self._loss = float(value)
             return
         names = []
-        if what in ("gradients", "weights"):
+        if what in ("gradients", "weights", "weights at the stop"):
             all_names = _param_names(trainer)
             names = [all_names[i] for i in bad]
         k = trainer.step
-        evaluation = what.startswith("scores on")
+        evaluation = what.startswith("scores on") or what == "weights at the stop"
         step = k if evaluation else k + 1
         updated = trainer.params_before_step is not None        # a snapshot was taken, an update made
         restored_step = trainer.snapshot_step if updated else k
         loss = float(value) if what == "loss" else self._loss
         spe = max(trainer.steps_per_epoch, 1)
         where = {"weights": f"in the update of step {step}", "scores": f"in the forward pass of step {step}",
-                 "loss": f"in the loss of step {step}", "gradients": f"in the backward pass of step {step}"}
+                 "loss": f"in the loss of step {step}", "gradients": f"in the backward pass of step {step}",
+                 "weights at the stop": f"in an update up to step {step}"}
         who = f" ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})" if names else ""
         back = (f"The weights were reset to those after step {restored_step} (the guard's latest snapshot; it "
                 f"keeps one every {self.snapshot_every} steps), whose scores, loss and gradients were finite. "

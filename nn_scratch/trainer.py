@@ -500,6 +500,10 @@ class Trainer:
                     if eval_every and self.step % eval_every == 0:
                         self._run_evaluation()
                     if self.stop_training:
+                        if self.nan_guard is not None and b < self.steps_per_epoch - 1:   # not scanned yet
+                            with self._quiet():
+                                self.nan_guard.check(self, "weights at the stop",
+                                                     [p.value for p in self.params])
                         break
                 self.epoch += 1
                 if not eval_every:

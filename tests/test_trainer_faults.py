@@ -266,3 +266,17 @@ def test_an_eps_that_rounds_to_zero_is_refused(rule):
     with pytest.raises(ValueError, match=r"eps=1e-08 rounds to 0 in float16 \(params\[0\]\)"):
         getattr(optim, rule)(m.parameters(), lr=1e-3)
     getattr(optim, rule)(Linear(3, 2, rng=0).parameters(), lr=1e-3)          # float32: fine
+
+
+def test_an_exploding_update_before_a_callback_stops_mid_epoch_is_caught():
+    class StopAtOnce(Callback):
+        def on_step_end(self, trainer):
+            trainer.stop_training = True
+
+    X, y = blobs(scale=10)
+    model = Linear(3, 2, rng=0)
+    t, spy = trainer_for(model, lr=1e38, callbacks=[StopAtOnce()])
+    with pytest.raises(TrainingDiverged, match=r"weights at the stop \(W\)") as info:
+        t.fit(X, y, epochs=3, batch_size=16, eval_train=False)        # no evaluation would have seen it
+    assert info.value.step == 1 and info.value.restored_step == 0
+    assert_weights(model, spy.weights[0])
