@@ -53,27 +53,27 @@ def make_data(samples: int, mnist_dir=None, seed: int = 0):
     return rng.random((samples, D), dtype=np.float32), rng.integers(0, CLASSES, samples)
 
 
-def epoch_parts(n, parts=10):
+def epoch_parts(n, parts=10, batch=BATCH):
     """The batch start indices of one epoch, cut into ``parts`` consecutive slices."""
-    return [list(a) for a in np.array_split(np.arange(0, n, BATCH), parts)]
+    return [list(a) for a in np.array_split(np.arange(0, n, batch), parts)]
 
 
-def readme_model(seed=1):
+def readme_model(seed=1, hidden=HIDDEN):
     """The README's way: no flags, the defaults of every layer."""
-    return Sequential([Linear(D, HIDDEN, rng=seed), ReLU(), Linear(HIDDEN, CLASSES, rng=seed + 1)])
+    return Sequential([Linear(D, hidden, rng=seed), ReLU(), Linear(hidden, CLASSES, rng=seed + 1)])
 
 
-def trainer_epoch(X, y, order, parts, seed=1):
+def trainer_epoch(X, y, order, parts, seed=1, hidden=HIDDEN, batch=BATCH):
     """``Trainer.fit`` on the README's model; ``train(k)`` fits one epoch on the rows of slice k."""
-    model = readme_model(seed)
+    model = readme_model(seed, hidden)
     trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=LR), progress=False)
     rows = {}
     for k, starts in enumerate(parts):             # each slice's rows, gathered once (not timed)
-        idx = np.concatenate([order[i:i + BATCH] for i in starts])
+        idx = np.concatenate([order[i:i + batch] for i in starts])
         rows[k] = (X[idx], y[idx])
 
     def train(k):
-        trainer.fit(*rows[k], epochs=1, batch_size=BATCH, seed=k, eval_train=False)
+        trainer.fit(*rows[k], epochs=1, batch_size=batch, seed=k, eval_train=False)
     return train, trainer
 
 
@@ -93,18 +93,18 @@ def nn_scratch_epoch(X, y, order, parts, seed=1):
     return train, model
 
 
-def fused_numpy_epoch(X, y, order, parts, seed=1):
+def fused_numpy_epoch(X, y, order, parts, seed=1, hidden=HIDDEN, batch=BATCH):
     """The same network and update, hand-fused: in-place ops, no objects, no input gradient of layer 1."""
-    W1 = (np.random.default_rng(seed).standard_normal((D, HIDDEN)) * np.sqrt(2 / D)).astype(np.float32)
-    W2 = (np.random.default_rng(seed + 1).standard_normal((HIDDEN, CLASSES)) * np.sqrt(2 / HIDDEN)).astype(np.float32)
-    b1, b2 = np.zeros(HIDDEN, np.float32), np.zeros(CLASSES, np.float32)
+    W1 = (np.random.default_rng(seed).standard_normal((D, hidden)) * np.sqrt(2 / D)).astype(np.float32)
+    W2 = (np.random.default_rng(seed + 1).standard_normal((hidden, CLASSES)) * np.sqrt(2 / hidden)).astype(np.float32)
+    b1, b2 = np.zeros(hidden, np.float32), np.zeros(CLASSES, np.float32)
     lr = np.float32(LR)
     weights = (W1, b1, W2, b2)
 
     def train(k):
         W1, b1, W2, b2 = weights                                # updated in place below
         for i in parts[k]:
-            idx = order[i:i + BATCH]
+            idx = order[i:i + batch]
             x, t = X[idx], y[idx]
             n = len(idx)
             h = x @ W1
@@ -126,16 +126,16 @@ def fused_numpy_epoch(X, y, order, parts, seed=1):
     return train, weights
 
 
-def torch_epoch(torch, X, y, order, parts, seed=1):
+def torch_epoch(torch, X, y, order, parts, seed=1, hidden=HIDDEN, batch=BATCH):
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(D, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, CLASSES))
+    model = torch.nn.Sequential(torch.nn.Linear(D, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, CLASSES))
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     Xt, yt, order_t = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(order)
 
     def train(k):
         for i in parts[k]:
-            idx = order_t[i:i + BATCH]
+            idx = order_t[i:i + batch]
             opt.zero_grad(set_to_none=True)
             loss_fn(model(Xt[idx]), yt[idx]).backward()
             opt.step()
