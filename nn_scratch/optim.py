@@ -144,11 +144,9 @@ class ClipByGlobalNorm(Transform):
     def __init__(self, max_norm):
         self.max_norm = _check_hyper("ClipByGlobalNorm", "max_norm", max_norm, low=0, low_open=True,
                                      schedulable=False)
-        self.last_norm = float("nan")
 
     def __call__(self, updates, params, t):
-        norm = global_norm(updates)
-        self.last_norm = norm
+        norm = global_norm(updates)          # the optimizer keeps it as last_grad_norm
         if norm <= self.max_norm:
             return updates
         return [u * u.dtype.type(self.max_norm / norm) for u in updates]

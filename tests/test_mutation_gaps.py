@@ -6,7 +6,7 @@ import pytest
 
 from nn_scratch.layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sequential, Tanh
 from nn_scratch.losses import L2, MSE, Flooding, MulticlassSVM, SoftmaxCrossEntropy
-from nn_scratch.optim import SGD, Adam, lbfgs
+from nn_scratch.optim import SGD, Adagrad, Adam, RMSprop, lbfgs
 from nn_scratch.schedules import cosine_decay, linear, one_cycle, step_decay
 
 
@@ -102,6 +102,31 @@ def test_adam_weight_decay_enters_the_gradient():
     W.grad[...] = np.array([0.5, 0.1, -1.0])                      # g + 1.0 * x = [-1.5, 0.6, 2.0]
     Adam([W], lr=0.01, weight_decay=1.0).step()
     np.testing.assert_allclose(W.value, [-2.0 + 0.01, 0.5 - 0.01, 3.0 - 0.01], atol=1e-7)
+
+
+def test_a_chain_built_by_hand_is_classic_momentum_by_default():
+    from nn_scratch.optim import Momentum, Optimizer, ScaleByLearningRate
+    a, b = Parameter(np.array([1.0, -2.0]), "a"), Parameter(np.array([1.0, -2.0]), "b")
+    by_hand = Optimizer([a], [ScaleByLearningRate(None), Momentum(0.9)], lr=0.1)
+    sgd = SGD([b], lr=0.1, momentum=0.9)
+    assert np.isnan(by_hand.last_grad_norm)                      # no step measured yet
+    for g in ([0.5, 1.0], [-0.3, 0.2], [0.1, 0.1]):
+        a.grad[...] = b.grad[...] = g
+        by_hand.step()
+        sgd.step()
+    np.testing.assert_array_equal(a.value, b.value)
+    assert by_hand.last_grad_norm == pytest.approx(np.sqrt(0.02))
+    assert repr(sgd) == "SGD(lr=0.1, t=3, 1 parameters)"
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda p: SGD(p, lr=0.1, clip_norm=lambda t: 1.0), "clip_norm"),
+    (lambda p: Adam(p, eps=lambda t: 1e-8), "eps"),
+    (lambda p: RMSprop(p, lr=0.1, decay=lambda t: 0.9), "decay"),
+    (lambda p: Adagrad(p, lr=0.1, eps=lambda t: 1e-8), "eps")])
+def test_only_the_rate_momentum_and_weight_decay_may_be_schedules(make, name):
+    with pytest.raises(TypeError, match=f"'{name}' must be a number"):
+        make([Parameter(np.zeros(2))])
 
 
 def test_lbfgs_on_a_model_with_several_parameter_tensors_reaches_the_least_squares_optimum():
