@@ -129,6 +129,15 @@ def test_only_the_rate_momentum_and_weight_decay_may_be_schedules(make, name):
         make([Parameter(np.zeros(2))])
 
 
+@pytest.mark.parametrize("make, name", [
+    (lambda p: Adam(p, beta1=1.0), "beta1"), (lambda p: Adam(p, beta2=1.0), "beta2"),
+    (lambda p: SGD(p, lr=0.1, momentum=1.0), "momentum"), (lambda p: RMSprop(p, lr=0.1, decay=1.0), "decay")])
+def test_decay_rates_of_one_are_refused(make, name):
+    # a rate of 1 never forgets: Adam's bias correction divides by 1 - 1^k = 0
+    with pytest.raises(ValueError, match=f"'{name}'"):
+        make([Parameter(np.zeros(2))])
+
+
 def test_lbfgs_on_a_model_with_several_parameter_tensors_reaches_the_least_squares_optimum():
     # a linear network (two Linear layers: four tensors) represents every affine map 3 -> 2, so its best
     # mean squared error is the least-squares one that scipy's lstsq finds
