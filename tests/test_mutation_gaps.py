@@ -253,3 +253,41 @@ def test_softmax_over_the_last_axis_of_a_3d_input():
     np.testing.assert_allclose(y.reshape(6, 4), rows.forward(x.reshape(6, 4)), rtol=1e-12)
     np.testing.assert_allclose(y.sum(axis=-1), 1.0)
     np.testing.assert_allclose(cube.backward(dy).reshape(6, 4), rows.backward(dy.reshape(6, 4)), rtol=1e-12)
+
+
+def test_one_cycle_may_start_above_its_peak_and_join_wants_integer_boundaries():
+    from nn_scratch.schedules import join
+    high_start = one_cycle(1.0, 10, div_factor=0.5)             # starts at 2.0, dips to the "peak" 1.0
+    assert high_start(0) == pytest.approx(2.0) and high_start(3) == pytest.approx(1.0)
+    f = cosine_decay(1.0, 5)
+    for bad in (0, 2.5, -1):
+        with pytest.raises(ValueError, match="'boundaries'"):
+            join([f, f], [bad])
+
+
+def test_plateau_counts_nan_observations_from_the_first():
+    from nn_scratch.schedules import ReduceOnPlateau
+    plateau = ReduceOnPlateau(1.0, factor=0.5, patience=1)
+    assert plateau.observe(float("nan")) == 1.0                # one bad observation: tolerated
+    assert plateau.observe(float("nan")) == 0.5                # the second: cut
+
+
+def test_plateau_skips_a_cut_at_min_lr_and_keeps_its_scale():
+    from nn_scratch.schedules import ReduceOnPlateau
+    plateau = ReduceOnPlateau(1.0, factor=0.5, patience=0, min_lr=0.5)
+    plateau.observe(1.0)
+    assert plateau.observe(2.0) == 0.5 and plateau.num_reductions == 1
+    assert plateau.observe(3.0) == 0.5 and plateau.num_reductions == 1     # already at min_lr: no cut ...
+    assert plateau.scale == 0.5                                             # ... and the scale is kept
+
+
+def test_lbfgs_reports_the_largest_final_gradient():
+    rng = np.random.default_rng(2)
+    X, T = rng.normal(size=(20, 3)), rng.normal(size=(20, 2))
+    model = Sequential([Linear(3, 2, rng=0, dtype=np.float64)])
+    res = lbfgs(model, MSE(), X, T, maxiter=1)                  # stopped early: the gradient is not small
+    loss = MSE()
+    loss.forward(model.forward(X), T)
+    model.backward(loss.backward())
+    largest = max(np.max(np.abs(p.grad)) for p in model.parameters())
+    assert res.grad_max == pytest.approx(largest, rel=1e-9) and res.grad_max > 1e-3
