@@ -462,6 +462,17 @@ def _report(problem, what, h, num_coords, seed):
                "the loss (or dy) by a constant to bring them near 1")
         report.notes.append(msg)
         warnings.warn(f"{problem.who}: {msg}", TinyGradientWarning, stacklevel=3)
+    # A tensor whose sampled gradients are all exactly 0 on both sides "agrees" trivially: the check saw
+    # nothing there.  Typical cause: a layer above starts at zero (Linear(init="zeros")) and blocks the
+    # gradient, which would hide any mistake below it.  Say so, per tensor and in a note.
+    blind = [r for r in rows if r.checked and not np.any(r.analytic) and not np.any(r.numeric)]
+    for r in blind:
+        r.note = (r.note + "; " if r.note else "") + "all gradients exactly 0: nothing was tested"
+    if blind:
+        report.notes.append(
+            f"{len(blind)} tensor(s) ({', '.join(r.name for r in blind)}) had every checked gradient exactly 0, so "
+            "a mistake there would go unseen; if a layer above starts at zero (init='zeros'), train a few steps "
+            "first (burn-in) or check with a random init")
     if problem.input_grad_enabled:
         report.notes.append(f"input_grad=False switched on in the copy of {problem.input_grad_enabled} layer(s), "
                             "so their input gradient is checked too")

@@ -386,6 +386,16 @@ for h in range(A.shape[0]):
           f"{np.mean(np.diagonal(A[h], offset=-1)):.2f}, mean distance back {np.mean(np.sum(A[h] * lag, axis=1)):.1f}")
 print("rows sum to 1 and no weight falls on a later character")
 
+# %% [markdown]
+# ## Try this
+# - Set `forget_bias=0.0` in the LSTM and rerun the gradient-versus-distance figure: how far back does the
+#   gradient reach now?
+# - Train the transformer with `causal=False`. The validation loss drops fast; why is that number worthless
+#   for generating text? (Look at what the attention weights are allowed to see.)
+# - Write one time step of the LSTM's backward pass yourself and let the package grade it:
+#   `nn-scratch exercise start lstm_step_backward`, then `nn-scratch exercise check lstm_step_backward.py`.
+#   The grader names the classic mistakes (gate order, the cell's tanh derivative, the forget gate on dc).
+
 # %%
 print(f"figures in {FIGURES}: 10_gradient_vs_distance.png, 10_exploding_and_clipping.png, "
       "10_bits_per_character.png, 10_attention_heads.png")
