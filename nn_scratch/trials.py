@@ -185,10 +185,11 @@ def _run_serial(objective, jobs, timeout, on_done):
 
 
 class _Job:
-    __slots__ = ("index", "params", "start", "key")
+    __slots__ = ("index", "params", "start", "key", "task", "tries", "stuck")
 
     def __init__(self, index, params):
-        self.index, self.params, self.start, self.key = index, params, 0.0, None
+        self.index, self.params, self.start, self.key, self.task, self.tries = index, params, 0.0, None, None, 0
+        self.stuck = None
 
 
 def _kind(executor):
@@ -199,6 +200,15 @@ def _kind(executor):
     if isinstance(executor, ThreadPoolExecutor):
         return "thread"
     return "other"
+
+
+async def _kill_this_worker(client_pid):
+    """Run on a Dask worker by ``Client.run``: kill its process (never the client's own, for a worker that
+    lives in the client process)."""
+    import signal
+
+    if os.getpid() != client_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _failed(error, seconds=0.0):
@@ -264,6 +274,8 @@ class _ExecutorRun:
                 if f in self.inflight:
                     self._finish(f)
             self._check_deadlines()
+            if self.kind == "dask":
+                self._resubmit_dropped()
             if sigint["seen"]:              # a Ctrl-C during the bookkeeping: stop now that it is consistent
                 raise KeyboardInterrupt
 
@@ -292,16 +304,23 @@ class _ExecutorRun:
                 if attempt:
                     raise
                 self._replace_pool()
-        job.start = time.monotonic()
+        job.start = None if self.kind == "dask" and self.timeout is not None else time.monotonic()
+        job.tries += 1
+        if self.kind == "dask":             # the Dask future itself, to see a task the cluster dropped
+            job.task = next((d for d in list(getattr(self.executor, "_futures", ())) if d.key == job.key), None)
         self.inflight[f] = job
         self.procs.update(getattr(self.executor, "_processes", None) or {})      # pid -> Process, for exit codes
 
     def _tick(self):
+        started = [j.start for j in self.inflight.values() if j.start is not None]
         if self.timeout is None:
             return 0.5
-        now = time.monotonic()
-        nxt = min(j.start + self._limit() for j in self.inflight.values())
-        return min(0.5, max(0.01, nxt - now))
+        if len(started) < len(self.inflight):
+            return 0.1                  # Dask: watch for the tasks to start
+        return min(0.5, max(0.01, min(started) + self._limit() - time.monotonic()))
+
+    def _seconds(self, job):
+        return 0.0 if job.start is None else time.monotonic() - job.start
 
     def _limit(self):
         return self.timeout + (self.GRACE if self.kind == "process" else 0.0)
@@ -319,7 +338,7 @@ class _ExecutorRun:
             return
         del self.inflight[f]
         self.suspects.discard(job.index)
-        seconds = time.monotonic() - job.start
+        seconds = self._seconds(job)
         if exc is None:
             out = f.result()
             if out is INTERRUPTED or out == INTERRUPTED:      # the worker saw the user's Ctrl-C
@@ -351,11 +370,11 @@ class _ExecutorRun:
         ours = [j for j in broken if j.index in self.killed]
         others = [j for j in broken if j.index not in self.killed]
         for j in ours:
-            self.on_done(j.index, _failed(self.killed.pop(j.index), time.monotonic() - j.start))
+            self.on_done(j.index, _failed(self.killed.pop(j.index), self._seconds(j)))
         if not ours and len(others) == 1:
             j = others[0]
             self.suspects.discard(j.index)
-            self.on_done(j.index, _failed(f"crashed: its worker process died ({codes})", time.monotonic() - j.start))
+            self.on_done(j.index, _failed(f"crashed: its worker process died ({codes})", self._seconds(j)))
             others = []
         elif not ours:
             self.suspects.update(j.index for j in others)      # several ran: rerun each alone to find it
@@ -398,7 +417,10 @@ class _ExecutorRun:
         if self.timeout is None:
             return
         now = time.monotonic()
-        late = [(f, j) for f, j in self.inflight.items() if not f.done() and now - j.start >= self._limit()]
+        if self.kind == "dask":
+            self._note_dask_starts(now)
+        late = [(f, j) for f, j in self.inflight.items()
+                if not f.done() and j.start is not None and now - j.start >= self._limit()]
         if not late:
             return
         if self.kind == "process" and self._kill_workers():
@@ -416,7 +438,56 @@ class _ExecutorRun:
                     self.zombies.add(f)
                 msg = (f"timeout: still running after {self.timeout:g} s; a thread cannot be stopped, so it runs "
                        f"on in the background and its result is ignored")
-            self.on_done(j.index, _failed(msg, now - j.start))
+            self.on_done(j.index, _failed(msg, self._seconds(j)))
+
+    def _resubmit_dropped(self):
+        """Dask's executor can leave a future unresolved when a worker dies around the time a trial finishes
+        (its result was on that worker, or fetching it failed): watch the Dask future itself, fetch the result
+        ourselves, and submit the trial again when the cluster dropped it (a few times at most)."""
+        now = time.monotonic()
+        for f, j in list(self.inflight.items()):
+            if f.done() or j.task is None:
+                continue
+            status = j.task.status
+            if status in ("finished", "error"):
+                j.stuck = j.stuck or now
+                if now - j.stuck < 1.0:
+                    continue            # the executor normally resolves it within milliseconds
+                del self.inflight[f]
+                try:
+                    out = j.task.result(timeout=5)
+                except Exception as err:
+                    if type(err).__name__ == "KilledWorker":
+                        self.on_done(j.index, _failed(f"crashed: the Dask worker running it died "
+                                                      f"({_describe(err)})", self._seconds(j)))
+                    else:
+                        self._again(j, _describe(err))
+                else:
+                    self.on_done(j.index, out)
+            elif status in ("cancelled", "lost"):
+                del self.inflight[f]
+                self._again(j, status)
+
+    def _again(self, j, why):
+        if j.tries >= 3:
+            self.on_done(j.index, _failed(f"crashed: the Dask cluster lost it {j.tries} times ({why})",
+                                          self._seconds(j)))
+        else:
+            j.stuck = None
+            self.queue.appendleft(j)
+
+    def _note_dask_starts(self, now):
+        """A Dask task may wait in the scheduler's queue (a worker restarting): its clock starts when it runs."""
+        waiting = [j for j in self.inflight.values() if j.start is None]
+        if not waiting:
+            return
+        try:
+            running = {k for keys in self.executor._client.processing().values() for k in keys}
+        except Exception:
+            running = {j.key for j in waiting}
+        for j in waiting:
+            if j.key in running:
+                j.start = now
 
     def _kill_workers(self) -> bool:
         kill = getattr(self.executor, "kill_workers", None)        # Python >= 3.14
@@ -432,6 +503,7 @@ class _ExecutorRun:
         return True
 
     def _stop_dask(self, f, job):
+        """Cancel the task, then kill the worker process running it; its nanny starts a fresh one."""
         client = self.executor._client
         where = []
         with contextlib.suppress(Exception):
@@ -439,14 +511,21 @@ class _ExecutorRun:
         f.cancel()
         with contextlib.suppress(Exception):
             client.cancel([k for k in self.executor._futures if k.key == job.key], force=True)
-        if where:
-            try:
-                client.restart_workers(where, raise_for_error=False)
-                return f"timeout: still running after {self.timeout:g} s; its Dask worker was restarted"
-            except Exception as err:
-                return (f"timeout: still running after {self.timeout:g} s; cancelled, but restarting its Dask "
-                        f"worker failed ({_describe(err)})")
-        return f"timeout: still running after {self.timeout:g} s; cancelled"
+        stop = f"timeout: still running after {self.timeout:g} s; cancelled"
+        try:
+            info = client.scheduler_info()["workers"]
+            nannied = [w for w in where if info.get(w, {}).get("nanny")]
+            if not where:
+                return f"{stop} (it was no longer running on any worker)"
+            if not nannied:
+                return f"{stop}, but its Dask worker has no nanny to restart it, so the stuck thread runs on"
+            client.run(_kill_this_worker, os.getpid(), workers=nannied, wait=False)
+            deadline = time.monotonic() + 10      # wait until the scheduler has dropped it, so that no other
+            while time.monotonic() < deadline and set(nannied) & set(client.scheduler_info()["workers"]):
+                time.sleep(0.05)                  # trial is handed to the dying worker
+            return f"{stop} and its Dask worker process killed (its nanny starts a new one)"
+        except Exception as err:
+            return f"{stop}, but stopping its Dask worker failed ({_describe(err)})"
 
     # -- Ctrl-C ---------------------------------------------------------------------------------------------------
     def _abandon(self):

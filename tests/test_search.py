@@ -289,4 +289,6 @@ def test_tutorial_09(run_tutorial):
     ens = re.search(r"^ensemble\s+([\d.]+)\s+([\d.]+)$", out, re.M)
     ens_acc, ens_loss = float(ens.group(1)), float(ens.group(2))
     assert ens_acc > 0.9 and ens_loss <= np.mean(member_loss) + 1e-4     # Jensen: never worse than the mean
+    assert re.search(r"== Dask: (skipped \(dask\[distributed\] is not installed|stage 0 again .* the same table as "
+                     r"on threads: True)", out)
     assert {p.name for p in figdir.iterdir()} >= {"09_search_first_lr.png", "09_search_lr.png", "09_search_reg.png"}
