@@ -206,12 +206,18 @@ for _label, _fn, _keys in [
     ("GradientStats(y_probe too short)", lambda: mon.GradientStats(np.zeros((3, 2)), np.zeros(2, int)), "y_probe"),
 ]:
     case("constructors", _label)(lambda fn=_fn, keys=_keys: judge(fn, keys))
+def _trainer(**kwargs):
+    model = Linear(2, 2, rng=0)
+    return Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), 0.1), progress=False, **kwargs)
+
+
 case("constructors", "Trainer(callbacks=None)")(          # None meaning "no callbacks" is fine, if documented
-    lambda: judge(lambda: Trainer(Linear(2, 2), SoftmaxCrossEntropy(), SGD(Linear(2, 2).parameters(), 0.1),
-                                  callbacks=None), "callbacks", handled=lambda t: list(t.callbacks) == []))
+    lambda: judge(lambda: _trainer(callbacks=None), "callbacks", handled=lambda t: list(t.callbacks) == []))
 case("constructors", "Trainer(callbacks=EarlyStopping(...))")(
-    lambda: judge(lambda: Trainer(Linear(2, 2), SoftmaxCrossEntropy(), SGD(Linear(2, 2).parameters(), 0.1),
-                                  callbacks=cb.EarlyStopping(mode="min")), "callbacks"))
+    lambda: judge(lambda: _trainer(callbacks=cb.EarlyStopping(mode="min")), "callbacks"))
+case("constructors", "Trainer(print_every=0)")(lambda: judge(lambda: _trainer(print_every=0), "print_every"))
+case("constructors", "Trainer(update_ratio_every=-1)")(
+    lambda: judge(lambda: _trainer(update_ratio_every=-1), "update_ratio_every"))
 
 
 # -- layer calls -----------------------------------------------------------------------------------------
@@ -607,8 +613,8 @@ case("trainer.fit", "MSE with NaN target")(
 def _foreign_optimizer():
     X, y, model = _problem()
     other = _problem()[2]
-    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(other.parameters(), 0.1), progress=False)
-    return judge(lambda: trainer.fit(X, y, epochs=1, batch_size=8), "optimizer")
+    return judge(lambda: Trainer(model, SoftmaxCrossEntropy(), SGD(other.parameters(), 0.1),
+                                 progress=False).fit(X, y, epochs=1, batch_size=8), "optimizer")
 
 
 case("trainer.fit", "optimizer built on another model's parameters")(_foreign_optimizer)

@@ -399,7 +399,9 @@ def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, dr
     rising = analysis.rising_loss_holding_accuracy(history.epochs["val_loss"], history.epochs["val_acc"],
                                                    epochs=history.epochs["epoch"])
     nums["rising"] = str(rising) if rising else None
-    ratios = analysis.update_ratio_diagnosis({k: r for k, (_, r) in analysis.update_ratio_series(history).items()})
+    has_ratios = "update_ratio" in history.monitors        # a run of fewer steps than the sampling may have none
+    ratios = analysis.update_ratio_diagnosis(
+        {k: r for k, (_, r) in analysis.update_ratio_series(history).items()}) if has_ratios else {}
     nums["update_ratios"] = {k: f"{m:.1e} ({v})" for k, (v, m) in ratios.items()}
     W1 = model.layers[0].W.value
     make = {
@@ -420,6 +422,8 @@ def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, dr
         "lr_sweep.png": lambda: plots.plot_lr_sweep(nums["lr_sweep"]),
         "gradcheck_step_size.png": lambda: plots.plot_step_size_sweep(h_sweep),
     }
+    if not has_ratios:
+        del make["update_ratios.png"]
     written = []
     for name, build in make.items() if draw else ():
         plots.save_figure(build(), os.path.join(out, name))
@@ -448,7 +452,8 @@ def _write_report(out, n, figures):
         f"| best checkpoint | `{n['checkpoint']}` |", "",
         "## Gradient check", "", "```", n["gradcheck"].strip(), "```", "",
         "## Diagnosis", "", *[f"- {f}" for f in n["findings"]],
-        "- update/weight ratio (median): " + ", ".join(f"{k} {v}" for k, v in n["update_ratios"].items()),
+        "- update/weight ratio (median): " + (", ".join(f"{k} {v}" for k, v in n["update_ratios"].items())
+                                               or "none recorded (the run took fewer steps than the sampling interval)"),
         f"- validation per-sample loss: median {n['val_median_start']:.3f} -> {n['val_median_end']:.4f}, "
         f"95th percentile at the end {n['val_p95_end']:.3f}, maximum {n['val_max_end']:.2f}",
         f"- Tukey outliers (loss > Q3 + 1.5 IQR): {n['outliers_ever']} of {n['n_val']} validation samples were "

@@ -96,3 +96,10 @@ def test_missing_mnist_dir_is_a_clear_error(tmp_path):
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "mnist" in proc.stderr and "missing" in proc.stderr and "get_datasets.py" in proc.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_shorter_than_the_update_ratio_sampling_still_reports(tmp_path, capsys):
+    # two steps in all: no update ratio is recorded (every 10th step), and the report says so
+    argv = ["demo", "--limit", "60", "--epochs", "1", "--no-progress", "--no-figures", "--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    assert "none recorded" in (tmp_path / "r" / "report.md").read_text()
