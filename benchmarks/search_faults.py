@@ -7,6 +7,7 @@ behaviour).
 
     python benchmarks/search_faults.py              # the package on sys.path
     python benchmarks/search_faults.py --limit 30   # seconds before a case counts as hung (default 20)
+    python benchmarks/search_faults.py --dask       # also on a Dask LocalCluster of 2 worker processes
 """
 import argparse
 import os
@@ -41,6 +42,12 @@ CASE = textwrap.dedent('''
     space = {{"x": Uniform(0, 1), "i": Counter()}}
     kwargs = {{"timeout": 2.0}} if "timeout" in inspect.signature(random_search).parameters else {{}}
     pool = {pool}
+    if pool == "dask":
+        from distributed import Client, LocalCluster
+        import logging
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
+        pool = Client(cluster).get_executor()
     try:
         r = random_search(objective, space, n_trials=6, seed=0, executor=pool, warn=False, **kwargs)
         reasons = sorted({{t.error.split(":")[0] for t in r.failed}})
@@ -48,7 +55,7 @@ CASE = textwrap.dedent('''
     except BaseException as e:
         print(f"raised {{type(e).__name__}}; finished trials lost")
     finally:
-        if pool is not None:
+        if pool is not None and hasattr(pool, "_max_workers"):
             pool.shutdown(wait=False, cancel_futures=True)
         sys.stdout.flush()
         os._exit(0)
@@ -73,10 +80,14 @@ SKIP = {("SIGKILL", "serial"), ("SIGKILL", "threads"), ("os._exit(1)", "serial")
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=float, default=20.0, help="seconds before a case counts as hung")
+    ap.add_argument("--dask", action="store_true", help="also run each case on a Dask LocalCluster")
+    ap.add_argument("--only", nargs="+", choices=[*POOLS, "dask"], help="run these executors only")
     args = ap.parse_args(argv)
+    pools = dict(POOLS, **({"dask": '"dask"'} if args.dask or (args.only and "dask" in args.only) else {}))
+    pools = {k: v for k, v in pools.items() if not args.only or k in args.only}
     print(f"{'trial 2 does':<20} {'executor':<10} {'seconds':>7}  outcome")
     for fault, code in FAULTS.items():
-        for pool, make in POOLS.items():
+        for pool, make in pools.items():
             if (fault, pool) in SKIP:
                 continue
             src = CASE.format(fault=code, pool=make)
@@ -87,8 +98,8 @@ def main(argv=None):
                 try:
                     proc.wait(timeout=args.limit)
                     out_file.seek(0)
-                    lines = out_file.read().strip().splitlines()
-                    out = lines[-1] if lines else f"no output, exit code {proc.returncode}"
+                    lines = [s for s in out_file.read().splitlines() if s.startswith(("returned", "raised"))]
+                    out = lines[-1] if lines else f"no outcome printed, exit code {proc.returncode}"
                 except subprocess.TimeoutExpired:
                     out = f"hung: still running after {args.limit:.0f} s (killed)"
                 finally:                 # the case and any worker processes it left behind

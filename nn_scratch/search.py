@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import signal
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -330,10 +332,10 @@ def _check_common(who, objective, executor, border, timeout, save_path):
                 math.isfinite(timeout) and timeout > 0):
             raise ValueError(f"{who}: 'timeout' must be None or a positive number of seconds, got {timeout!r}")
         if executor is None and (threading.current_thread() is not threading.main_thread()
-                                 or not hasattr(__import__("signal"), "setitimer")):
+                                 or not hasattr(signal, "setitimer")):
             raise ValueError(f"{who}: 'timeout' without an executor stops a trial with SIGALRM, which works only in "
                              f"the main thread on POSIX; pass executor=ProcessPoolExecutor(...) instead")
-    if save_path is not None and not isinstance(save_path, (str, bytes, __import__("os").PathLike)):
+    if save_path is not None and not isinstance(save_path, (str, bytes, os.PathLike)):
         raise TypeError(f"{who}: 'save_path' must be None or a path to a .jsonl file, got {type(save_path).__name__}")
 
 

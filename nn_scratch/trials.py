@@ -185,11 +185,11 @@ def _run_serial(objective, jobs, timeout, on_done):
 
 
 class _Job:
-    __slots__ = ("index", "params", "start", "key", "task", "tries", "stuck")
+    __slots__ = ("index", "params", "start", "key", "task", "tries", "stuck", "worker")
 
     def __init__(self, index, params):
         self.index, self.params, self.start, self.key, self.task, self.tries = index, params, 0.0, None, None, 0
-        self.stuck = None
+        self.stuck = self.worker = None
 
 
 def _kind(executor):
@@ -477,17 +477,21 @@ class _ExecutorRun:
             self.queue.appendleft(j)
 
     def _note_dask_starts(self, now):
-        """A Dask task may wait in the scheduler's queue (a worker restarting): its clock starts when it runs."""
-        waiting = [j for j in self.inflight.values() if j.start is None]
-        if not waiting:
-            return
+        """A Dask task may wait in the scheduler's queue (a worker restarting), or run again on another worker
+        after its first one died: its clock starts each time it starts running on a worker."""
         try:
-            running = {k for keys in self.executor._client.processing().values() for k in keys}
+            where = {k: w for w, keys in self.executor._client.processing().items() for k in keys}
         except Exception:
-            running = {j.key for j in waiting}
-        for j in waiting:
-            if j.key in running:
-                j.start = now
+            where = None
+        for f, j in self.inflight.items():
+            if where is None:
+                j.start = now if j.start is None else j.start
+                continue
+            w = where.get(j.key)
+            if w is not None and (j.start is None or w != j.worker):
+                j.start, j.worker = now, w
+            elif w is None and j.worker is not None and not f.done():
+                j.start, j.worker = None, None          # back in the queue after its worker died
 
     def _kill_workers(self) -> bool:
         kill = getattr(self.executor, "kill_workers", None)        # Python >= 3.14
