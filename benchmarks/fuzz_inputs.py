@@ -337,6 +337,17 @@ if Embedding is not None:
          lambda: TokenPositionEmbedding(5, 3, 4).forward(np.zeros((2, 4), int))),
     ]:
         case("sequence layers", _name)(lambda fn=_fn: judge(fn, ["'x'", "'idx'", "'h0'", "x", "idx"]))
+    try:
+        from nn_scratch.generate import sample_next
+    except ImportError:
+        sample_next = None
+    if sample_next is not None:
+        for _label, _kw, _keys in [("temperature=-1", {"temperature": -1.0}, "temperature"),
+                                   ("temperature=inf", {"temperature": INF}, "temperature"),
+                                   ("top_k=0", {"top_k": 0}, "top_k"), ("top_k=2.5", {"top_k": 2.5}, "top_k"),
+                                   ("rng=-3", {"rng": -3}, "rng")]:
+            case("sequence layers", f"sample_next({_label})")(
+                lambda kw=_kw, keys=_keys: judge(lambda: sample_next(np.arange(5.0), **kw), keys))
     case("sequence layers", "GELU.forward(int array)")(
         lambda: _int_input(GELU, np.array([[-1, 0, 2]]), GELU().forward(np.array([[-1.0, 0.0, 2.0]]))))
 
@@ -769,12 +780,14 @@ def _sample_args():
         "L": lambda: rng.random((6, 5)), "values": lambda: rng.random((6, 5)), "n_samples": lambda: 10,
         "shape": lambda: (3, 2), "objective": lambda: (lambda params: float(params["a"])),
         "space": lambda: {"a": search.Uniform(0.0, 1.0)}, "n_trials": lambda: 2, "total_steps": lambda: 100,
+        "scores": lambda: rng.standard_normal(5), "ids": lambda: np.arange(60) % 7, "T": lambda: 5,
+        "batch_size": lambda: 4,
         "trials": lambda: [search.Trial(0, {"a": 0.5}, 1.0)] if hasattr(search, "Trial") else None,
     }
 
 
 SWEEP_MODULES = ("nn_scratch.data", "nn_scratch.lr_finder", "nn_scratch.sanity", "nn_scratch.gradcheck",
-                 "nn_scratch.analysis", "nn_scratch.search")
+                 "nn_scratch.analysis", "nn_scratch.search", "nn_scratch.data.text", "nn_scratch.generate")
 SWEEP_SKIP = {"make_sinusoid", "make_sinusoid_regression", "Trial", "DirectionalReport", "SearchResult"}
 SWEEP_BAD_INT = [2.5, "3", True, NAN, -1]
 SWEEP_BAD_FLOAT = [NAN, INF, "0.1", True]
@@ -785,7 +798,10 @@ def _sweep_cases():
     import inspect
     known = _sample_args()
     for modname in SWEEP_MODULES:
-        mod = importlib.import_module(modname)
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:                  # not in this version of the package
+            continue
         for name in getattr(mod, "__all__", []):
             f = getattr(mod, name, None)
             if not callable(f) or name in SWEEP_SKIP or name.startswith(("plot", "load_")):

@@ -19,6 +19,7 @@ import numbers
 
 import numpy as np
 
+from ._checks import check_int, check_number, check_rng, check_seed
 from .layers.attention import TokenPositionEmbedding
 from .layers.base import Layer
 from .layers.recurrent import _Recurrent
@@ -28,6 +29,9 @@ __all__ = ["generate", "sample_next"]
 
 def sample_next(scores, temperature: float = 1.0, top_k: int | None = None, rng=None) -> int:
     """One id drawn from the scores (V,) of the next character (see the module docstring)."""
+    check_number("temperature", temperature, who="sample_next", low=0)     # a negative one inverts the choice
+    if top_k is not None:
+        check_int("top_k", top_k, minimum=1, who="sample_next")
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     if temperature == 0:
         return int(np.argmax(s))
@@ -37,7 +41,7 @@ def sample_next(scores, temperature: float = 1.0, top_k: int | None = None, rng=
         s = np.where(s >= cut, s, -np.inf)
     p = np.exp(s - s.max())
     p /= p.sum()
-    return int(np.random.default_rng(rng).choice(s.size, p=p))
+    return int(check_rng("rng", rng, who="sample_next").choice(s.size, p=p))
 
 
 def generate(model, prompt, n: int, vocab=None, temperature: float = 1.0, seed=None, top_k: int | None = None,
@@ -54,8 +58,10 @@ def generate(model, prompt, n: int, vocab=None, temperature: float = 1.0, seed=N
         raise TypeError(f"{who}: 'model' must be a nn_scratch Layer, got {type(model).__name__}")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"{who}: 'n' must be a non-negative integer, got {n!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature >= 0:
-        raise ValueError(f"{who}: 'temperature' must be a number >= 0, got {temperature!r}")
+    check_number("temperature", temperature, who=who, low=0)
+    check_seed("seed", seed, who=who)
+    if context is not None:
+        check_int("context", context, minimum=1, who=who)
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
         raise ValueError(f"{who}: 'top_k' must be a positive integer or None, got {top_k!r}")
     if isinstance(prompt, str):

@@ -391,3 +391,16 @@ def test_function_keywords_are_checked_before_any_work(i):
     call, pattern = _sweep_calls()[i]
     with pytest.raises((TypeError, ValueError), match=pattern):
         call()
+
+
+def test_sampling_and_text_windows_check_their_numbers():
+    from nn_scratch.data.text import random_windows
+    from nn_scratch.generate import sample_next
+    s = np.arange(5.0)
+    for kw, pattern in [({"temperature": -1.0}, "'temperature'"), ({"temperature": INF}, "'temperature'"),
+                        ({"top_k": 0}, "'top_k'"), ({"rng": -3}, "'rng'")]:
+        with pytest.raises((TypeError, ValueError), match=pattern):
+            sample_next(s, **kw)
+    assert sample_next(s, temperature=0) == 4                    # greedy still works
+    with pytest.raises(TypeError, match="'rng'"):
+        random_windows(np.arange(20), 4, 2, rng="seed")

@@ -20,7 +20,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._checks import check_fraction, check_int
+from ._checks import check_fraction, check_int, check_rng
 
 __all__ = ["load_tinyshakespeare", "CharVocab", "split_by_position", "random_windows", "sequential_windows",
            "TINYSHAKESPEARE_MD5"]
@@ -115,7 +115,7 @@ def random_windows(ids, T: int, batch_size: int, rng=None):
     if ids.ndim != 1 or len(ids) < T + 1:
         raise ValueError(f"random_windows: 'ids' must be 1-D with at least T + 1 = {T + 1} entries, got shape "
                          f"{ids.shape}")
-    starts = np.random.default_rng(rng).integers(0, len(ids) - T, size=batch_size)
+    starts = check_rng("rng", rng, who="random_windows").integers(0, len(ids) - T, size=batch_size)
     offsets = starts[:, None] + np.arange(T)
     return ids[offsets], ids[offsets + 1]
 
