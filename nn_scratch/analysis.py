@@ -12,8 +12,10 @@ that visible:
 * ``tukey_fences`` / ``outlier_mask`` -- per checkpoint, outliers are losses above Q3 + 1.5 (Q3 - Q1)
 * ``outlier_epochs``         -- per sample, at how many checkpoints it was an outlier, and the longest run
 * ``loss_quantiles``         -- summary quantiles per checkpoint
-* ``rising_loss_holding_accuracy`` -- the epoch range where validation loss rises but accuracy holds
-* ``update_ratio_diagnosis`` -- update/weight ratio per parameter vs the ~1e-3 rule of thumb
+* ``rising_loss_holding_accuracy`` -- validation loss at its minimum vs later (the end, first 100 % training
+  accuracy): did it rise while accuracy held?
+* ``update_ratio_diagnosis`` / ``update_ratio_advice`` -- each weight's update/weight ratio vs the ~1e-3
+  rule of thumb, and one piece of advice that never contradicts itself
 * ``diagnose``               -- plain-language findings from a History (or from arrays)
 * ``history_series`` / ``monitor_table`` / ``update_ratio_series`` / ``layer_snapshots`` -- read a
   ``trainer.History`` (or its ``to_dict()``) into arrays
@@ -33,7 +35,8 @@ Example: five samples, four checkpoints; sample 0 stays far above the rest for t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,8 +44,8 @@ from ._checks import check_int, check_number
 
 __all__ = ["history_series", "monitor_table", "update_ratio_series", "layer_snapshots", "loss_matrix",
            "history_loss_matrix", "log_spaced_steps", "histogram_matrix", "tukey_fences", "outlier_mask",
-           "outlier_epochs", "loss_quantiles", "RisingLoss", "rising_loss_holding_accuracy",
-           "update_ratio_diagnosis", "smooth", "diagnose", "diagnose_arrays"]
+           "outlier_epochs", "loss_quantiles", "Comparison", "RisingLoss", "rising_loss_holding_accuracy",
+           "update_ratio_diagnosis", "update_ratio_advice", "smooth", "diagnose", "diagnose_arrays"]
 
 
 # -- per-sample loss matrices ----------------------------------------------------------------------------
@@ -184,60 +187,158 @@ def _as_matrix(L, who):
 
 # -- loss rising while accuracy holds -------------------------------------------------------------------------
 @dataclass
+class Comparison:
+    """Validation loss and accuracy at one later epoch, compared with the epoch of minimum validation loss.
+
+    ``label`` names the epoch (``"end of training"``, ``"first 100 % training accuracy"``); ``loss`` and
+    ``acc`` are the (windowed median) values there; ``loss_rise`` is relative to the minimum's value,
+    ``acc_change`` in accuracy units (0.01 = one point); ``holds`` is True when the loss rose by at least
+    ``min_rise`` while the accuracy fell by at most ``tolerance``."""
+    label: str
+    epoch: int
+    loss: float
+    acc: float
+    loss_rise: float
+    acc_change: float
+    holds: bool
+
+    def __str__(self):
+        return (f"at epoch {self.epoch} ({self.label}) validation loss {self.loss:.4g} "
+                f"({100 * self.loss_rise:+.0f}%), accuracy {self.acc:.4f} ({100 * self.acc_change:+.1f} points)")
+
+
+@dataclass
 class RisingLoss:
-    """An epoch range ``[start, end]`` (indices into the arrays, or epoch numbers if given) in which the
-    validation loss rose from its minimum by ``loss_rise`` (relative) while accuracy fell by at most
-    ``tolerance`` (``acc_change`` = accuracy at end minus at start, so ``acc_change >= -tolerance``)."""
+    """Validation loss rose after its minimum while validation accuracy held (seed 004's effect).
+
+    ``start``: the epoch of minimum validation loss; ``end``, ``loss_rise``, ``acc_change``: the first of the
+    ``comparisons`` that shows the effect (the end of training, else the first epoch of 100 % training
+    accuracy); ``start_loss`` / ``start_acc``: the values at the minimum; ``window``: how many epochs each
+    later value is the median of.  Epochs are array positions unless ``epochs=`` was given."""
     start: int
     end: int
     loss_rise: float
     acc_change: float
+    start_loss: float = float("nan")
+    start_acc: float = float("nan")
+    comparisons: list = field(default_factory=list)
+    window: int = 1
 
     def __str__(self):
-        return (f"validation loss rose {100 * self.loss_rise:.0f}% from epoch {self.start} to {self.end} "
-                f"while validation accuracy changed by {100 * self.acc_change:+.1f} points")
+        main = next(c for c in self.comparisons if c.epoch == self.end) if self.comparisons else None
+        where = f" ({main.label})" if main is not None else ""
+        text = (f"validation loss rose {100 * self.loss_rise:.0f}% from epoch {self.start} (its minimum) to epoch "
+                f"{self.end}{where} while validation accuracy changed by {100 * self.acc_change:+.1f} points")
+        others = [c for c in self.comparisons if c is not main]
+        if others:
+            text += "; " + "; ".join(str(c) for c in others)
+        if self.window > 1:
+            text += f" (later values: medians of {self.window} epochs around each)"
+        return text
 
 
-def rising_loss_holding_accuracy(val_loss, val_acc, epochs=None, tolerance: float = 0.01,
-                                 min_rise: float = 0.05, min_epochs: int = 2):
-    """Find where validation loss rises while validation accuracy holds (or improves).
+def _windowed_median(x, window):
+    """Median of ``x`` over ``window`` points centred on each index (fewer at the two ends)."""
+    if window <= 1:
+        return np.asarray(x, dtype=np.float64)
+    h = window // 2
+    n = x.size
+    padded = np.concatenate([np.full(h, np.nan), x, np.full(h, np.nan)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1)[:n]
+    return np.nanmedian(view, axis=1)
 
-    Start at the epoch of minimal validation loss; extend while accuracy stays at least
-    ``acc[start] - tolerance``.  Within that stretch the end is the epoch of highest loss.  The range counts
-    when it spans at least ``min_epochs`` epochs and the loss rose by at least ``min_rise`` (relative).
-    Returns a ``RisingLoss`` or None.  ``epochs`` (optional) maps array positions to epoch numbers.
+
+def rising_loss_holding_accuracy(val_loss, val_acc, epochs=None, train_acc=None, tolerance: float = 0.01,
+                                 min_rise: float = 0.05, min_epochs: int = 2, window=None):
+    """Did validation loss rise after its minimum while validation accuracy held?  (Venter et al. 2021.)
+
+    What is compared, as in the paper: the epoch of **minimum validation loss** with later epochs -- the
+    **end of training** and, when ``train_acc`` is given and reaches 1.0, the **first epoch of 100 %
+    training accuracy** (interpolation).  At each of them the effect holds when the validation loss is at
+    least ``min_rise`` (relative) above its value at the minimum while the validation accuracy is at most
+    ``tolerance`` below its value there (it may also have improved).  Only these epochs are compared: what
+    accuracy does at the epochs in between does not matter, so one noisy epoch cannot hide the effect.
+
+    Epoch-to-epoch noise: the minimum is the paper's -- the epoch with the lowest validation loss, with
+    its own loss and accuracy.  Each *later* value (loss and accuracy) is the median over ``window`` epochs
+    centred on that epoch (fewer at the end of the run), so one spiky epoch at the end or at interpolation
+    does not decide the verdict.  The default window is 5 epochs for runs of 50 epochs or more, shrinking to
+    1 (the raw values) for runs of 10 epochs or fewer.  A compared epoch must be at least ``min_epochs``
+    after the minimum.
+
+    Returns a ``RisingLoss`` (with every comparison made, holding or not) when at least one comparison shows
+    the effect, else None.  ``epochs`` (optional) maps array positions to epoch numbers.
     """
     loss = np.asarray(val_loss, dtype=np.float64)
     acc = np.asarray(val_acc, dtype=np.float64)
     if loss.ndim != 1 or loss.shape != acc.shape:
         raise ValueError(f"rising_loss_holding_accuracy: 'val_loss' and 'val_acc' must be 1-D arrays of the "
                          f"same length, got shapes {loss.shape} and {acc.shape}")
-    if loss.size < 2 or not np.all(np.isfinite(loss)):
+    tr = None if train_acc is None else np.asarray(train_acc, dtype=np.float64)
+    if tr is not None and tr.shape != loss.shape:
+        raise ValueError(f"rising_loss_holding_accuracy: 'train_acc' must have the shape of 'val_loss' "
+                         f"{loss.shape}, got {tr.shape}")
+    n = loss.size
+    if n < 2 or not np.all(np.isfinite(loss)) or not np.all(np.isfinite(acc)):
         return None
+    if window is None:
+        window = int(np.clip(n // 10, 1, 5))
+    window = max(1, int(window)) | 1                                 # odd, so it is centred
+    m_loss, m_acc = _windowed_median(loss, window), _windowed_median(acc, window)
     start = int(np.argmin(loss))
-    holding = acc[start:] >= acc[start] - tolerance
-    # length of the leading run of True in holding (it always starts True)
-    run = int(np.argmin(holding)) if not holding.all() else holding.size
-    stretch = loss[start:start + run]
-    end = start + int(np.argmax(stretch))
-    rise = (loss[end] - loss[start]) / max(abs(loss[start]), 1e-12)
-    if end - start < min_epochs or rise < min_rise:
+    ep = np.arange(n) if epochs is None else np.asarray(epochs)
+    base_loss, base_acc = loss[start], acc[start]
+    later = [("end of training", n - 1)]
+    if tr is not None:
+        full = np.flatnonzero(tr >= 1.0 - 1e-9)
+        if full.size:
+            later.append(("first 100 % training accuracy", int(full[0])))
+    comparisons = []
+    for label, i in later:
+        if i - start < min_epochs:
+            continue
+        rise = (m_loss[i] - base_loss) / max(abs(base_loss), 1e-12)
+        change = m_acc[i] - base_acc
+        comparisons.append(Comparison(label, int(ep[i]), float(m_loss[i]), float(m_acc[i]), float(rise),
+                                      float(change), bool(rise >= min_rise and change >= -tolerance)))
+    holding = [c for c in comparisons if c.holds]
+    if not holding:
         return None
-    ep = np.arange(loss.size) if epochs is None else np.asarray(epochs)
-    return RisingLoss(int(ep[start]), int(ep[end]), float(rise), float(acc[end] - acc[start]))
+    first = holding[0]
+    return RisingLoss(int(ep[start]), first.epoch, first.loss_rise, first.acc_change, float(base_loss),
+                      float(base_acc), comparisons, window)
 
 
 # -- update / weight ratios ------------------------------------------------------------------------------------
-def update_ratio_diagnosis(ratios, target: float = 1e-3, factor: float = 10.0, skip: float = 0.1):
-    """Judge each parameter's update/weight ratio against the rule of thumb (~``target``).
+_NOT_WEIGHTS = ("b", "bias", "beta", "gamma")
+
+
+def _is_weight(name) -> bool:
+    """Guess from a parameter name whether it is a weight matrix (judged by the 1e-3 rule)."""
+    return str(name).rsplit(".", 1)[-1] not in _NOT_WEIGHTS
+
+
+def update_ratio_diagnosis(ratios, target: float = 1e-3, factor: float = 10.0, skip: float = 0.1,
+                           weights=None):
+    """Judge each weight's update/weight ratio against the rule of thumb (~``target``).
 
     ``ratios`` is a dict ``{name: array of ratios over steps}``.  The first ``skip`` fraction of steps is
     ignored (the start is unrepresentative); the median of the rest is compared with
     ``[target / factor, target * factor]``.  Returns ``{name: (verdict, median)}`` with verdict one of
-    ``"too low"`` (learning rate probably too low), ``"ok"``, ``"too high"`` (probably too high).
+    ``"too low"`` (learning rate probably too low), ``"ok"``, ``"too high"`` (probably too high) -- or
+    ``"not judged"`` for parameters that are not weights.
+
+    Only weights are judged: ``weights`` is the collection of their names (the parameters with
+    ``regularize=True``; ``diagnose`` reads it from ``history.meta["regularized"]``); without it, a name
+    ending in ``.b``, ``.bias``, ``.beta`` or ``.gamma`` is taken as not a weight.  Biases start at zero,
+    so ``||update|| / ||b||`` is huge at first and stays large at any learning rate: the rule says
+    nothing about them.
     """
     if not target > 0 or not factor >= 1:
         raise ValueError(f"update_ratio_diagnosis: need target > 0 and factor >= 1, got {target!r}, {factor!r}")
+    judged = (lambda name: name in weights) if weights is not None else _is_weight
+    if weights is not None:
+        weights = set(weights)
     out = {}
     for name, r in ratios.items():
         r = np.asarray(r, dtype=np.float64).ravel()
@@ -246,9 +347,38 @@ def update_ratio_diagnosis(ratios, target: float = 1e-3, factor: float = 10.0, s
         if r.size == 0:
             continue
         med = float(np.median(r))
+        if not judged(name):
+            out[name] = ("not judged", med)
+            continue
         verdict = "too low" if med < target / factor else "too high" if med > target * factor else "ok"
         out[name] = (verdict, med)
     return out
+
+
+def update_ratio_advice(diagnosis, target: float = 1e-3) -> list:
+    """Sentences (at most one) from an ``update_ratio_diagnosis`` result: never both "raise" and "lower".
+
+    All judged weights too low -> raise the learning rate; all too high (or too high and ok) -> lower it;
+    some too low and others too high -> one learning rate cannot suit both, so the advice is about the
+    layers (their initialization scale, or a per-parameter method such as Adam), not the rate.
+    Too low next to ok weights gets no advice either: raising the rate would push the others out.
+    """
+    low = {k: m for k, (v, m) in diagnosis.items() if v == "too low"}
+    high = {k: m for k, (v, m) in diagnosis.items() if v == "too high"}
+    ok = {k: m for k, (v, m) in diagnosis.items() if v == "ok"}
+    fmt = lambda d: ", ".join(f"{k} {m:.1e}" for k, m in d.items())   # noqa: E731
+    if high and low:
+        return [f"update/weight ratios of the weights disagree (median; aim for ~{target:g}): too high {fmt(high)}; "
+                f"too low {fmt(low)}. No single learning rate suits both: check those layers' initialization "
+                "scale, or use a per-parameter method such as Adam"]
+    if high:
+        return [f"update/weight ratio too high for {fmt(high)} (median; aim for ~{target:g}): lower the learning rate"]
+    if low and not ok:
+        return [f"update/weight ratio too low for {fmt(low)} (median; aim for ~{target:g}): raise the learning rate"]
+    if low:
+        return [f"update/weight ratio too low for {fmt(low)} while {fmt(ok)} are in range (median; aim for "
+                f"~{target:g}): those layers learn slowly; their initialization scale is the place to look"]
+    return []
 
 
 def smooth(x, window: int):
@@ -332,22 +462,36 @@ def layer_snapshots(history, key: str = "activations", part: str = "layers", num
 
 # -- diagnosis --------------------------------------------------------------------------------------------------
 def diagnose_arrays(step_loss=None, train_loss=None, val_loss=None, train_acc=None, val_acc=None,
-                    update_ratios=None, epoch_avg_loss=None, epochs=None, gap: float = 0.05):
+                    update_ratios=None, epoch_avg_loss=None, epochs=None, gap: float = 0.05, penalty=None,
+                    objective=None, flood_level=None, flood_below_frac=None, dropout=None, weights=None):
     """Plain-language findings from training curves; each argument optional.  Returns a list of strings.
 
-    * ``step_loss``: batch loss per step -- divergence (NaN/inf or ending above the start: lr too high),
+    Every sentence speaks only of what was passed in (a run without penalty hears nothing about one) and
+    gives the measured number it rests on.  Learning-rate advice is given at most once in one direction:
+    when the loss curve and the update ratios point opposite ways, the ratios' sentence says so instead of
+    advising.
+
+    * ``step_loss``: data loss per step -- divergence (NaN/inf or ending above the start: lr too high),
       barely moving (lr too low), a fast drop to a noisy plateau (lr a little high, or batch too small);
     * ``train_loss`` / ``train_acc``: end-of-epoch training loss / accuracy in eval mode (the fair
       comparison); ``val_loss`` / ``val_acc``: validation; an accuracy gap above ``gap`` is overfitting;
-    * ``epoch_avg_loss``: epoch-averaged training loss, to explain a training loss above validation;
+      ``train_acc`` also gives the first epoch of 100 % training accuracy to
+      ``rising_loss_holding_accuracy``;
+    * ``epoch_avg_loss``: epoch-averaged training (data) loss, to explain a training loss above validation;
+    * ``penalty`` / ``objective``: the epoch-averaged L2 penalty and objective, for the penalty's share;
+    * ``flood_level`` (b) and ``flood_below_frac``: flooding, how often batches fell below b;
+    * ``dropout``: the drop probabilities of the model's Dropout layers (list), if it has any;
     * ``epochs``: the epoch numbers of ``val_loss`` / ``val_acc`` (default 0, 1, ...);
-    * ``update_ratios``: ``{name: ratios}`` judged by ``update_ratio_diagnosis``.
+    * ``update_ratios``: ``{name: ratios}`` judged by ``update_ratio_diagnosis`` (``weights``: which names
+      are weights) and turned into advice by ``update_ratio_advice``.
     """
     check_number("gap", gap, who="diagnose_arrays", low=0, high=1)
     findings = []
+    lr_direction = 0                           # +1: the loss curve says "too high", -1 "too low"
     if step_loss is not None and len(step_loss) >= 2:
         s = np.asarray(step_loss, dtype=np.float64)
         if not np.all(np.isfinite(s)):
+            lr_direction = 1
             findings.append(f"the loss became NaN/inf at step {int(np.argmin(np.isfinite(s)))}: the learning "
                             "rate is far too high (or the data holds NaN)")
         else:
@@ -359,13 +503,16 @@ def diagnose_arrays(step_loss=None, train_loss=None, val_loss=None, train_acc=No
             tail = s[-max(2, s.size // 5):]
             noise = float(np.std(tail) / max(abs(np.mean(tail)), 1e-12))
             if last > first * 1.05 or peak > first * 1.5:
+                lr_direction = 1
                 findings.append(f"the loss rose (start {first:.3g}, peak {peak:.3g}, end {last:.3g}): the learning "
                                 "rate is too high; if it then sits flat near the start value, ReLU units have "
                                 "likely died")
             elif drop < 0.1:
+                lr_direction = -1
                 findings.append(f"the loss fell by only {100 * drop:.0f}% ({first:.3g} -> {last:.3g}): the "
                                 "learning rate is probably too low (or the model cannot learn: check gradients)")
             elif noise > 0.3 and last > 0.1 * first:
+                lr_direction = 1
                 findings.append(f"the loss dropped fast and then plateaus noisily ({first:.3g} -> {last:.3g}, "
                                 f"relative spread {noise:.2f}): the learning rate is a little high, or the batch "
                                 "too small")
@@ -383,27 +530,51 @@ def diagnose_arrays(step_loss=None, train_loss=None, val_loss=None, train_acc=No
         else:
             findings.append(f"training accuracy {ta:.3f} and validation {va:.3f} are close: little overfitting")
     if val_loss is not None and val_acc is not None and len(val_loss) == len(val_acc):
-        rising = rising_loss_holding_accuracy(val_loss, val_acc, epochs=epochs)
+        tr = train_acc if train_acc is not None and len(train_acc) == len(val_loss) else None
+        rising = rising_loss_holding_accuracy(val_loss, val_acc, epochs=epochs, train_acc=tr)
         if rising is not None:
             findings.append(f"{rising}: a few validation samples grow very confident mistakes while most keep "
                             "improving; look at the per-sample loss heatmap rather than the mean")
     if epoch_avg_loss is not None and val_loss is not None and len(epoch_avg_loss) and len(val_loss):
         ea, vl = float(np.asarray(epoch_avg_loss)[-1]), float(np.asarray(val_loss)[-1])
         if ea > vl:
-            fair = "" if train_loss is None else \
-                f"; measured at the end of the epoch it is {float(np.asarray(train_loss)[-1]):.3g}"
+            why = "it averages the batches over the epoch, while the weights were still changing"
+            if dropout:
+                why += (f", with dropout on (drop probability {', '.join(f'{p:g}' for p in dropout)}) that "
+                        "evaluation turns off")
+            fair = "" if train_loss is None or not len(train_loss) else \
+                f"; measured at the end of the epoch in eval mode it is {float(np.asarray(train_loss)[-1]):.3g}"
             findings.append(f"the epoch-averaged training loss {ea:.3g} is above the validation loss {vl:.3g}: "
-                            f"it averages over the whole epoch's older weights and includes any dropout and weight penalty{fair}")
+                            f"{why}{fair}")
+    if penalty is not None and len(penalty) and float(np.asarray(penalty)[-1]) > 0:
+        pen = float(np.asarray(penalty)[-1])
+        obj = float(np.asarray(objective)[-1]) if objective is not None and len(objective) else math.nan
+        share = f", {100 * pen / obj:.0f}% of the objective {obj:.3g} the optimizer minimizes" \
+            if math.isfinite(obj) and obj > 0 else ""
+        data = f"; the training-loss curves show the data loss ({float(np.asarray(epoch_avg_loss)[-1]):.3g}) " \
+            "without it" if epoch_avg_loss is not None and len(epoch_avg_loss) else ""
+        findings.append(f"the L2 penalty 0.5*reg*sum(W^2) averaged {pen:.3g} over the last epoch{share}{data}")
+    if flood_level is not None and flood_below_frac is not None and len(flood_below_frac):
+        frac = float(np.asarray(flood_below_frac)[-1])
+        if math.isfinite(frac):
+            findings.append(f"flooding at b = {flood_level:g}: {100 * frac:.0f}% of the last epoch's batches had a "
+                            "data loss below b, where the step goes uphill")
     if update_ratios:
-        for name, (verdict, med) in update_ratio_diagnosis(update_ratios).items():
-            if verdict != "ok":
-                hint = "lower the learning rate" if verdict == "too high" else "raise the learning rate"
-                findings.append(f"update/weight ratio of {name} is {verdict} (median {med:.1e}, aim for ~1e-3): {hint}")
+        diagnosis = update_ratio_diagnosis(update_ratios, weights=weights)
+        for sentence in update_ratio_advice(diagnosis):
+            says_up, says_down = "raise the learning rate" in sentence, "lower the learning rate" in sentence
+            if (says_up and lr_direction > 0) or (says_down and lr_direction < 0):
+                sentence = sentence.split(": ")[0] + (": the loss curve points the other way (see above); "
+                                                      "follow the loss curve first")
+            findings.append(sentence)
     return findings
 
 
-def diagnose(history):
-    """Plain-language findings from a ``trainer.History``; see ``diagnose_arrays`` for what is judged."""
+def diagnose(history, model=None):
+    """Plain-language findings from a ``trainer.History``; see ``diagnose_arrays`` for what is judged.
+
+    ``model`` (optional) lets the findings mention dropout (with its probability) when the model has any.
+    """
     def get(level, key, x=False):
         try:
             return history_series(history, level, key)[0 if x else 1]
@@ -415,7 +586,15 @@ def diagnose(history):
         ratios = {k: r for k, (_, r) in update_ratio_series(history).items()}
     except KeyError:
         pass
+    meta = history.get("meta", {}) if isinstance(history, dict) else getattr(history, "meta", {})
+    dropout = None
+    if model is not None:
+        from .layers.dropout import Dropout
+        dropout = [float(m.drop_prob) for m in model.modules() if isinstance(m, Dropout) and m.drop_prob > 0]
+    val_loss, val_acc, train_acc = get("epoch", "val_loss"), get("epoch", "val_acc"), get("epoch", "train_acc_eval")
     return diagnose_arrays(step_loss=get("step", "loss"), train_loss=get("epoch", "train_loss_eval"),
-                           val_loss=get("epoch", "val_loss"), train_acc=get("epoch", "train_acc_eval"),
-                           val_acc=get("epoch", "val_acc"), update_ratios=ratios,
-                           epoch_avg_loss=get("epoch", "train_loss"), epochs=get("epoch", "val_loss", x=True))
+                           val_loss=val_loss, train_acc=train_acc, val_acc=val_acc, update_ratios=ratios,
+                           epoch_avg_loss=get("epoch", "train_loss"), epochs=get("epoch", "val_loss", x=True),
+                           penalty=get("epoch", "train_penalty"), objective=get("epoch", "train_objective"),
+                           flood_level=meta.get("flood_level"), flood_below_frac=get("epoch", "flood_below_frac"),
+                           dropout=dropout, weights=meta.get("regularized"))

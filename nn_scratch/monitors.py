@@ -117,7 +117,10 @@ class UpdateRatio(Monitor):
         self.snapshot_every = 0              # asked of the trainer only for an optimizer without last_updates
 
     def on_fit_begin(self, trainer):
-        self.names = [name for name, _ in trainer.model.named_parameters()]
+        named = trainer.model.named_parameters()
+        self.names = [name for name, _ in named]
+        # which ratios the 1e-3 rule judges (analysis.update_ratio_diagnosis): the weights, not the biases
+        trainer.history.meta["regularized"] = [name for name, p in named if getattr(p, "regularize", True)]
         self.from_optimizer = hasattr(trainer.optimizer, "last_updates")
         self.snapshot_every = 0 if self.from_optimizer else self.every
         self.w2 = None

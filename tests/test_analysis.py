@@ -91,24 +91,134 @@ def test_rising_loss_holding_accuracy():
     assert (r.start, r.end) == (2, 5)
     assert r.loss_rise == pytest.approx(0.8)
     assert r.acc_change == pytest.approx(-0.005)
-    assert "epoch 2 to 5" in str(r)
+    assert "from epoch 2 (its minimum) to epoch 5 (end of training)" in str(r)
     r = A.rising_loss_holding_accuracy(loss, acc, epochs=[1, 2, 3, 4, 5, 6])
     assert (r.start, r.end) == (3, 6)
-    # accuracy collapses at index 4: only epochs 2..3 hold, too short
+    # accuracy collapses by the end: the classic overfitting, not the paper's effect
     assert A.rising_loss_holding_accuracy(loss, [0.5, 0.8, 0.9, 0.91, 0.7, 0.6]) is None
     # loss keeps falling: nothing to report
     assert A.rising_loss_holding_accuracy([3, 2, 1, 0.5], [0.1, 0.2, 0.3, 0.4]) is None
     with pytest.raises(ValueError, match="same length"):
         A.rising_loss_holding_accuracy([1, 2], [1])
+    with pytest.raises(ValueError, match="train_acc"):
+        A.rising_loss_holding_accuracy([1, 2], [1, 2], train_acc=[1])
 
 
-def test_update_ratio_diagnosis():
-    d = A.update_ratio_diagnosis({"W": np.full(10, 1e-5), "b": np.full(10, 1e-3), "c": np.full(10, 0.1)})
+def _paper_like(n=120, seed=0, noise=0.02):
+    """Loss falls to a minimum at epoch 30 then climbs 40 %; accuracy plateaus; both with epoch noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    loss = np.where(t < 30, 1.0 - 0.6 * t / 30, 0.4 + 0.16 * (t - 30) / (n - 30)) + noise * rng.standard_normal(n)
+    acc = np.minimum(0.6 + 0.3 * t / 30, 0.9) + 0.01 * np.maximum(t - 30, 0) / n + 0.003 * rng.standard_normal(n)
+    train_acc = np.minimum(0.6 + 0.4 * t / 60, 1.0)
+    return loss, acc, train_acc
+
+
+def test_rising_loss_survives_noisy_epochs_between_and_at_the_end():
+    loss, acc, train_acc = _paper_like()
+    acc[[40, 55, 70]] -= 0.08                 # three bad epochs after the minimum: the old rule stopped there
+    r = A.rising_loss_holding_accuracy(loss, acc, train_acc=train_acc)
+    assert r is not None and r.end == 119 and 0.25 < r.loss_rise < 0.55
+    labels = [c.label for c in r.comparisons]
+    assert labels == ["end of training", "first 100 % training accuracy"]
+    assert r.comparisons[1].epoch == 60 and r.comparisons[1].holds
+    # one spiky final epoch neither makes nor breaks the verdict (median of the last epochs)
+    flat = np.r_[np.linspace(1.0, 0.4, 30), np.full(90, 0.4)]
+    spiked = flat.copy()
+    spiked[-1] = 0.9
+    assert A.rising_loss_holding_accuracy(spiked, np.full(120, 0.9)) is None
+    acc_dip = acc.copy()
+    acc_dip[-1] -= 0.2
+    assert A.rising_loss_holding_accuracy(loss, acc_dip) is not None
+
+
+def test_rising_loss_on_the_recorded_seed_004_run():
+    """Seed 004's setup (Fashion-MNIST, 1x1000 ReLU, 5000/5000, SGD 0.1, batch 64, 150 epochs), recorded by
+    scripts/seed004_run.py: the paper's effect is there, and the rule finds it."""
+    import pathlib
+    d = np.load(pathlib.Path(__file__).parent / "data" / "seed004_fashion_1x1000.npz")
+    r = A.rising_loss_holding_accuracy(d["val_loss"], d["val_acc"], epochs=d["epoch"], train_acc=d["train_acc_eval"])
+    i = int(np.argmin(d["val_loss"]))
+    assert r is not None and r.start == int(d["epoch"][i]) == 29
+    end, interp = r.comparisons
+    assert end.epoch == 150 and end.holds and end.loss_rise > 0.25 and abs(end.acc_change) < 0.01
+    first_full = int(d["epoch"][np.argmax(d["train_acc_eval"] >= 1.0)])
+    assert interp.label == "first 100 % training accuracy" and interp.epoch == first_full
+    assert interp.holds and interp.loss_rise > 0.1
+    # what the old rule required -- accuracy within 1 point at *every* epoch after the minimum -- fails here
+    assert np.any(d["val_acc"][i:] < d["val_acc"][i] - 0.01)
+    text = A.diagnose_arrays(val_loss=d["val_loss"], val_acc=d["val_acc"], train_acc=d["train_acc_eval"],
+                             epochs=d["epoch"])
+    assert any("from epoch 29 (its minimum) to epoch 150" in f for f in text)
+
+
+def test_update_ratio_diagnosis_judges_weights_only():
+    d = A.update_ratio_diagnosis({"W": np.full(10, 1e-5), "b": np.full(10, 1e-3), "c.W": np.full(10, 0.1),
+                                  "d.W": np.full(10, 2e-3)})
     assert d["W"] == ("too low", pytest.approx(1e-5))
-    assert d["b"][0] == "ok"
-    assert d["c"][0] == "too high"
+    assert d["b"] == ("not judged", pytest.approx(1e-3))         # a bias, by its name
+    assert d["c.W"][0] == "too high" and d["d.W"][0] == "ok"
+    # the names of the regularized parameters, when known, decide
+    d = A.update_ratio_diagnosis({"p": np.full(10, 1.0), "q": np.full(10, 1.0)}, weights=["q"])
+    assert d["p"][0] == "not judged" and d["q"][0] == "too high"
     # the first 10% (burn-in) is skipped: a huge first value does not move the verdict
     assert A.update_ratio_diagnosis({"W": [1.0] + [1e-3] * 19})["W"][0] == "ok"
+
+
+@pytest.mark.parametrize("medians, says", [
+    ({"a.W": 1e-5, "b.W": 1e-5}, "raise"),
+    ({"a.W": 0.1, "b.W": 2e-3}, "lower"),
+    ({"a.W": 0.1, "b.W": 1e-6}, "disagree"),
+    ({"a.W": 1e-5, "b.W": 1e-3}, "initialization scale"),
+    ({"a.W": 1e-3}, None),
+])
+def test_update_ratio_advice_never_contradicts_itself(medians, says):
+    advice = A.update_ratio_advice(A.update_ratio_diagnosis({k: np.full(5, v) for k, v in medians.items()}))
+    joined = " ".join(advice)
+    assert len(advice) <= 1
+    assert not ("raise the learning rate" in joined and "lower the learning rate" in joined)
+    assert (says is None and advice == []) or (says is not None and says in joined)
+
+
+def test_diagnosis_across_learning_rates_gives_one_direction():
+    """From lr 1e-4 to 1 on real data: the findings never advise both raising and lowering the rate."""
+    from nn_scratch.data import Standardizer, load_digits
+    from nn_scratch.layers import Linear, ReLU, Sequential
+    from nn_scratch.losses import SoftmaxCrossEntropy
+    from nn_scratch.optim import SGD
+    from nn_scratch.trainer import Trainer, TrainingDiverged
+    X, y = load_digits()
+    X = Standardizer().fit(X).transform(X)
+    up_words = ("raise the learning rate", "learning rate is probably too low")
+    down_words = ("lower the learning rate", "rate is too high", "far too high", "a little high")
+    seen = {}
+    for lr in (1e-4, 1e-3, 1e-2, 1e-1, 1.0):
+        model = Sequential([Linear(64, 32, rng=0), ReLU(), Linear(32, 10, init="zeros")])
+        tr = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=lr), progress=False)
+        try:
+            h = tr.fit(X[:300], y[:300], X[300:400], y[300:400], epochs=4, batch_size=32)
+        except TrainingDiverged as err:
+            h = err.history
+        text = " | ".join(A.diagnose(h))
+        up, down = any(w in text for w in up_words), any(w in text for w in down_words)
+        assert not (up and down), (lr, text)
+        seen[lr] = "up" if up else "down" if down else "none"
+        assert "bias" not in text and ".b " not in text           # biases are not judged
+    assert seen[1e-4] == "up"
+
+
+def test_diagnose_names_only_what_the_run_has():
+    base = dict(epoch_avg_loss=[0.5], val_loss=[0.3], train_loss=[0.2])
+    plain = " ".join(A.diagnose_arrays(**base))
+    assert "dropout" not in plain and "penalty" not in plain and "0.2" in plain
+    with_all = A.diagnose_arrays(**base, dropout=[0.5], penalty=[0.27], objective=[0.297])
+    assert any("dropout on (drop probability 0.5)" in f for f in with_all)
+    pen = [f for f in with_all if "L2 penalty" in f]
+    assert len(pen) == 1 and "0.27" in pen[0] and "91% of the objective 0.297" in pen[0]
+    assert not any("penalty" in f for f in A.diagnose_arrays(**base, penalty=[0.0], objective=[0.5]))
+    fl = A.diagnose_arrays(flood_level=0.02, flood_below_frac=[0.25])
+    assert fl == ["flooding at b = 0.02: 25% of the last epoch's batches had a data loss below b, where the step "
+                  "goes uphill"]
 
 
 def test_smooth():
@@ -132,9 +242,12 @@ def test_diagnose_arrays_findings():
     assert any("rose 80%" in s for s in f)
     f = A.diagnose_arrays(epoch_avg_loss=[0.5], val_loss=[0.3], train_loss=[0.2])
     assert any("epoch-averaged" in s and "0.2" in s for s in f)
-    f = A.diagnose_arrays(update_ratios={"layers.0.W": np.full(5, 1e-6)})
-    assert f == ["update/weight ratio of layers.0.W is too low (median 1.0e-06, aim for ~1e-3): raise the "
+    f = A.diagnose_arrays(update_ratios={"layers.0.W": np.full(5, 1e-6), "layers.0.b": np.full(5, 1.0)})
+    assert f == ["update/weight ratio too low for layers.0.W 1.0e-06 (median; aim for ~0.001): raise the "
                  "learning rate"]
+    # the loss curve says "too high" and the ratios "too low": the ratio sentence does not advise
+    f = A.diagnose_arrays(step_loss=2.3 + 0.01 * steps, update_ratios={"layers.0.W": np.full(5, 1e-6)})
+    assert "raise the learning rate" not in " ".join(f) and "points the other way" in f[-1]
 
 
 def test_tutorial_07_train_vs_validation(run_tutorial):
@@ -169,8 +282,9 @@ def test_diagnose_reads_a_history():
     assert len(f) == 4
     assert "healthy" in f[0]
     assert "overfitting" in f[1] and "gap 0.105" in f[1]
-    assert "rose 80% from epoch 3 to 6" in f[2]                      # epoch numbers, not positions
-    assert f[3].startswith("update/weight ratio of layers.0.W is too low")
+    assert "rose 80% from epoch 3 (its minimum) to epoch 6" in f[2]   # epoch numbers, not positions
+    assert "at epoch 5 (first 100 % training accuracy)" in f[2]
+    assert f[3].startswith("update/weight ratio too low for layers.0.W")
     assert A.diagnose({"steps": {}, "epochs": {}}) == []              # nothing recorded, nothing said
 
 

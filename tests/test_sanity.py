@@ -58,9 +58,34 @@ def test_wrong_init_scale_is_reported(digits):
     X, y = digits
     r = sanity.check_initial_loss(too_large, SoftmaxCrossEntropy(), X, y)
     assert not r.passed and r.measured > 3 * r.expected
-    assert "too high" in str(r) and "initialized too large" in str(r) and str(r).startswith("[FAIL]")
+    assert "too high" in str(r) and 'init="zeros"' in str(r) and str(r).startswith("[FAIL]")
     report = sanity.run_all(too_large, SoftmaxCrossEntropy(), X, y)
     assert not report.passed and not report["initial_loss"].passed
+
+
+def test_initial_loss_tolerance_follows_from_small_scores(digits):
+    """He output layer (the README's old model): scores spread ~0.5, loss ~ln 10 + 0.12 -> FAIL, with the
+    measured spread and the output-layer fix; the same net with a zero or 0.01 output layer passes."""
+    from nn_scratch.data import Standardizer
+    X, y = digits
+    X = Standardizer().fit(X).transform(X)
+    he = lambda: Sequential([Linear(64, 128, rng=0), ReLU(), Linear(128, 10, rng=1)])      # noqa: E731
+    r = sanity.check_initial_loss(he, SoftmaxCrossEntropy(), X, y)
+    assert not r.passed and r.details["tolerance"] == pytest.approx(0.045)
+    assert r.measured - math.log(10) > 0.045 and r.details["score_std"] > 0.3
+    text = str(r)
+    assert f"score spread {r.details['score_std']:.3g}" in text and "tolerance +-0.045" in text
+    assert "layers.2.W" in text and 'init="zeros"' in text and "'he'/'xavier'" in text   # names the fix, not the default
+    # sigma^2 / 2 is what the loss gains: the measured excess matches it within 30 %
+    assert r.measured - math.log(10) == pytest.approx(r.details["score_std"] ** 2 / 2, rel=0.3)
+    for out_init in (dict(init="zeros"), dict(init="gaussian", weight_scale=0.01)):
+        ok = sanity.check_initial_loss(lambda: Sequential([Linear(64, 128, rng=0), ReLU(),
+                                                           Linear(128, 10, rng=1, **out_init)]),
+                                       SoftmaxCrossEntropy(), X, y)
+        assert ok.passed and abs(ok.measured - math.log(10)) < 0.02, str(ok)
+        assert "within tolerance" in str(ok)
+    with pytest.raises(ValueError, match="'tol'"):
+        sanity.check_initial_loss(he, SoftmaxCrossEntropy(), X, y, tol=-1)
 
 
 def test_shuffled_labels_are_reported(digits):
