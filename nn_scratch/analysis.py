@@ -10,6 +10,7 @@ that visible:
 * ``log_spaced_steps``       -- which iterations to snapshot (many early, few late)
 * ``histogram_matrix``       -- counts (bins, T) of any (N, T) matrix, the data of a distribution heatmap
 * ``tukey_fences`` / ``outlier_mask`` -- per checkpoint, outliers are losses above Q3 + 1.5 (Q3 - Q1)
+  (on the raw loss as in the paper; ``log=True`` on the log loss)
 * ``outlier_epochs``         -- per sample, at how many checkpoints it was an outlier, and the longest run
 * ``loss_quantiles``         -- summary quantiles per checkpoint
 * ``rising_loss_holding_accuracy`` -- validation loss at its minimum vs later (the end, first 100 % training
@@ -131,33 +132,53 @@ def histogram_matrix(L, bins=30, log=False, value_range=None):
 
 
 # -- Tukey outliers ------------------------------------------------------------------------------------------
-def tukey_fences(L, k: float = 1.5):
+def _fence_scale(L, log):
+    """The values the fence is computed on: the losses themselves, or their natural log (``log=True``)."""
+    if not log:
+        return L
+    positive = L[L > 0]
+    floor = positive.min() if positive.size else 1e-300
+    return np.log(np.maximum(L, floor))
+
+
+def tukey_fences(L, k: float = 1.5, log: bool = False):
     """Lower and upper Tukey fences per checkpoint (column) of ``L`` (N, T).
 
     ``upper = Q3 + k (Q3 - Q1)`` and ``lower = Q1 - k (Q3 - Q1)``, quartiles by linear interpolation
     (``numpy.quantile``'s default).  A 1-D input is treated as one checkpoint.  Returns two (T,) arrays.
+
+    ``log=False`` (default, as in Venter et al. 2021): the fence on the raw losses.  Losses are skewed --
+    most near 0, a long tail -- so Q3 and the IQR are small and the raw fence flags many samples whose loss
+    is still small in absolute terms.  ``log=True`` computes the fence on ``ln(loss)`` and returns it
+    mapped back (``exp``), so it is a factor above the typical loss rather than an offset: it flags only
+    the samples that are far out on a log scale.
     """
     L = _as_matrix(L, "tukey_fences")
     check_number("k", k, who="tukey_fences", low=0)
-    q1, q3 = np.quantile(L, [0.25, 0.75], axis=0)
+    V = _fence_scale(L, log)
+    q1, q3 = np.quantile(V, [0.25, 0.75], axis=0)
     iqr = q3 - q1
-    return q1 - k * iqr, q3 + k * iqr
+    lower, upper = q1 - k * iqr, q3 + k * iqr
+    return (np.exp(lower), np.exp(upper)) if log else (lower, upper)
 
 
-def outlier_mask(L, k: float = 1.5):
-    """Boolean (N, T): True where a sample's loss is above its checkpoint's upper fence Q3 + k IQR."""
+def outlier_mask(L, k: float = 1.5, log: bool = False):
+    """Boolean (N, T): True where a sample's loss is above its checkpoint's upper fence (``tukey_fences``;
+    ``log=True`` for the fence on log loss)."""
     L = _as_matrix(L, "outlier_mask")
-    _, upper = tukey_fences(L, k)
-    return L > upper[None, :]
+    V = _fence_scale(L, log)
+    q1, q3 = np.quantile(V, [0.25, 0.75], axis=0)
+    return V > (q3 + k * (q3 - q1))[None, :]
 
 
-def outlier_epochs(L, k: float = 1.5):
+def outlier_epochs(L, k: float = 1.5, log: bool = False):
     """For each sample, how long it stays an outlier: returns ``(count (N,), longest_run (N,))``.
 
     ``count`` is the number of checkpoints (epochs, when one column per epoch) at which the sample is
-    above the upper fence; ``longest_run`` the longest stretch of consecutive such checkpoints.
+    above the upper fence (raw loss by default, log loss with ``log=True``); ``longest_run`` the longest
+    stretch of consecutive such checkpoints.
     """
-    mask = outlier_mask(L, k)
+    mask = outlier_mask(L, k, log)
     count = mask.sum(axis=1)
     # running count c, minus its value at the most recent non-outlier checkpoint = current run length
     c = np.cumsum(mask, axis=1)

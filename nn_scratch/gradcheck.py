@@ -643,27 +643,10 @@ def step_size_sweep(model, x, loss=None, y=None, *, hs=None, reg=None, check=Non
 
 
 def plot_step_size_sweep(*sweeps, ax=None):
-    """Log-log plot of one or more ``StepSizeSweep`` results; returns the ``matplotlib.figure.Figure``."""
-    from matplotlib.figure import Figure
-    if not sweeps or not all(isinstance(s, StepSizeSweep) for s in sweeps):
-        raise TypeError("plot_step_size_sweep: pass one or more StepSizeSweep results")
-    if ax is None:
-        fig = Figure(figsize=(5.5, 3.8))
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
-    for s in sweeps:
-        ok = np.isfinite(s.error) & (s.error > 0)
-        ax.loglog(s.h[ok], s.error[ok], "o-", ms=3, label=f"{s.dtype} (best h = {s.best_h:.0e})")
-    for level, style, what in ((WRONG, ":", "wrong above"), (SUSPICIOUS, "--", "suspicious above"),
-                               (SMOOTH, "-.", "smooth: pass below")):
-        ax.axhline(level, color="grey", lw=0.8, ls=style, label=f"{what} {level:g}")
-    ax.set_xlabel("step h")
-    ax.set_ylabel("max relative error")
-    ax.set_title("Centered difference: truncation vs rounding")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    """Log-log plot of one or more ``StepSizeSweep`` results; returns the Figure.  The figure is drawn by
+    ``nn_scratch.plots.plot_step_size_sweep`` (kept here so old code keeps working)."""
+    from .plots import plot_step_size_sweep as draw
+    return draw(*sweeps, ax=ax)
 
 
 # ------------------------------------------------------------------------------------------------------

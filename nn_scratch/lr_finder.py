@@ -167,27 +167,7 @@ def _suggest(lrs, smoothed, skip_start):
 
 
 def plot_lr_range_test(result: LRRangeResult, ax=None):
-    """Raw and smoothed loss against the learning rate (log x axis), suggestion marked; returns the Figure."""
-    from matplotlib.figure import Figure
-
-    if ax is None:                      # a pyplot-free Figure: nothing accumulates in pyplot's registry
-        fig = Figure(figsize=(6, 4))
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
-    ax.plot(result.lrs, result.losses, color="0.75", lw=1, label="batch loss")
-    ax.plot(result.lrs, result.smoothed, color="C0", lw=2, label="smoothed")
-    if np.isfinite(result.suggested_lr):
-        ax.axvline(result.suggested_lr, color="C3", ls="--", label=f"suggested {result.suggested_lr:.2g}")
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
-    if result.smoothed.size > 1:           # clip the blow-up so the useful part stays readable
-        bottom = float(np.min(result.losses))
-        top = min(float(np.max(result.losses)), float(result.smoothed[0]) + 2 * abs(float(result.smoothed[0]) - bottom))
-        if top > bottom:
-            pad = 0.05 * (top - bottom)
-            ax.set_ylim(bottom - pad, top + pad)
-    ax.set_title("LR range test" + (" (stopped at divergence)" if result.diverged else ""))
-    ax.legend()
-    return fig
+    """Raw and smoothed loss against the learning rate (log x axis), suggestion marked; returns the Figure.
+    Drawn by ``nn_scratch.plots.plot_lr_range_test`` (kept here so old code keeps working)."""
+    from .plots import plot_lr_range_test as draw
+    return draw(result, ax=ax)

@@ -37,7 +37,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from nn_scratch._checks import check_number, check_seed
 from nn_scratch.search_log import SearchLog, describe_seed, describe_space
@@ -504,53 +503,7 @@ def coarse_to_fine(objective, space: dict, stages=(20, 10), top_k: int = 3, shri
 
 # -- the figure ---------------------------------------------------------------------------------------------------
 def plot_search(result: SearchResult, param: str, title=None, logy=None):
-    """Score against the value of ``param`` for every successful trial (log x-axis for LogUniform), one colour
-    per stage, the best trial starred, the searched range dashed with its border zones shaded, failed trials
-    as red crosses along the top.  ``logy``: log y-axis; by default when the scores are positive and span
-    more than a factor 100 (a few exploding trials would squash the rest).  Returns a ``Figure``."""
-    if not isinstance(result, SearchResult):
-        raise TypeError(f"plot_search: 'result' must be a SearchResult, got {type(result).__name__}")
-    if param not in result.space:
-        raise ValueError(f"plot_search: 'param' must be one of {sorted(result.space)}, got {param!r}")
-    d = result.space[param]
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.add_subplot()
-    categorical = isinstance(d, Choice)
-
-    def xs(trials):
-        v = [t.params[param] for t in trials]
-        return [d.options.index(x) for x in v] if categorical else v
-
-    for s, stage in enumerate(result.stages):
-        ok = stage.ok
-        if ok:
-            ax.scatter(xs(ok), [t.score for t in ok], s=22, alpha=0.8,
-                       label=f"stage {s} ({len(ok)})" if len(result.stages) > 1 else f"trials ({len(ok)})")
-    if result.ok:
-        b = result.best
-        ax.scatter(xs([b]), [b.score], marker="*", s=220, c="gold", edgecolors="k", zorder=5,
-                   label=f"best {b.score:.4g}")
-        if result.failed:
-            top = max(t.score for t in result.ok)
-            ax.scatter(xs(result.failed), [top] * len(result.failed), marker="x", c="red",
-                       label=f"failed ({len(result.failed)})")
-    if isinstance(d, (Uniform, IntUniform)):
-        for edge in d.bounds:
-            ax.axvline(edge, ls="--", c="gray", lw=1)
-        if isinstance(d, Uniform) and result.border > 0:
-            for u0, u1 in ((0, result.border), (1 - result.border, 1)):
-                ax.axvspan(float(d._from_unit(u0)), float(d._from_unit(u1)), color="orange", alpha=0.12, lw=0)
-    if isinstance(d, Uniform) and d.log:
-        ax.set_xscale("log")
-    sc = result.scores()
-    if logy is None:
-        logy = sc.size > 0 and sc.min() > 0 and sc.max() > 100 * sc.min()
-    if logy:
-        ax.set_yscale("log")
-    if categorical:
-        ax.set_xticks(range(len(d.options)), [str(o) for o in d.options])
-    ax.set_xlabel(param + (" (log scale)" if getattr(d, "log", False) else ""))
-    ax.set_ylabel("score (lower is better)")
-    ax.set_title(title or f"Random search: score vs {param}")
-    ax.legend(fontsize=8)
-    return fig
+    """Score against ``param`` for every trial; drawn by ``nn_scratch.plots.plot_search`` (see there: the
+    useful range is kept, exploded and failed trials sit on the top edge, marked)."""
+    from .plots import plot_search as draw
+    return draw(result, param, title=title, logy=logy)

@@ -5,6 +5,7 @@ import re
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nn_scratch import plots as P
@@ -30,7 +31,46 @@ HISTORY = {   # the layout of trainer.History.to_dict()
 
 def render(fig):
     assert isinstance(fig, Figure)
+    FigureCanvasAgg(fig)
     fig.canvas.draw()          # Agg: fails loudly if anything cannot be drawn
+    assert_standard(fig)
+    return fig
+
+
+def _main_axes(fig):
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
+
+
+def assert_standard(fig, integer_x=None):
+    """The plots module's visual standard, checked on the drawn figure (see its docstring)."""
+    from matplotlib.colors import to_hex
+    assert fig.get_layout_engine() is not None, "no layout engine"
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    main = _main_axes(fig)
+    boxes = [tuple(np.round(ax.bbox.bounds, 1)) for ax in main]
+    for ax, box in zip(main, boxes):
+        twin = boxes.count(box) > 1                       # a twinx axes shares its partner's x label
+        assert ax.get_ylabel(), f"axes {ax.get_title()!r} has no y label"
+        assert ax.get_xlabel() or twin, f"axes {ax.get_title()!r} has no x label"
+    legends = list(fig.legends) + [ax.get_legend() for ax in main if ax.get_legend() is not None]
+    for leg in legends:                                   # legends never cover data: outside every axes
+        lb = leg.get_window_extent(renderer)
+        for ax in main:
+            assert not lb.overlaps(ax.bbox), f"legend over the axes {ax.get_title()!r}"
+    colours = {}
+    for ax in main:                                       # one label, one colour, across all panels
+        for line in ax.lines:
+            label = line.get_label()
+            if not label.startswith("_"):
+                colours.setdefault(label, set()).add(to_hex(line.get_color()))
+    assert all(len(c) == 1 for c in colours.values()), colours
+    for ax in main if integer_x else ():
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
     return fig
 
 
@@ -60,19 +100,56 @@ def test_step_loss_linear_and_log():
     a, b = fig.axes
     assert (a.get_yscale(), b.get_yscale()) == ("linear", "log")
     assert len(a.lines) == 2 and a.get_xlabel() == "step"
+    assert a.lines[0].get_label() == "training loss, each batch"
     np.testing.assert_allclose(a.lines[0].get_ydata(), HISTORY["steps"]["loss"])
+    assert_standard(fig, integer_x=True)
     fig = render(P.plot_step_loss(np.ones(40), smooth_window=4))
     assert "4 steps" in fig.axes[0].lines[1].get_label()
+
+
+PENALIZED = {   # a run with an L2 penalty that dominates the objective (the demo's case), and flooding
+    "meta": {"reg": 3e-3, "flood_level": 0.02},
+    "epochs": {"epoch": [1, 2, 3, 4], "train_loss": [0.5, 0.1, 0.05, 0.03], "train_penalty": [0.2, 0.25, 0.25, 0.24],
+               "train_objective": [0.7, 0.35, 0.3, 0.27], "train_loss_eval": [0.2, 0.06, 0.03, 0.027],
+               "val_loss": [0.3, 0.15, 0.13, 0.12], "train_acc_eval": [0.9, 0.97, 0.99, 1.0],
+               "val_acc": [0.88, 0.94, 0.95, 0.96]},
+    "steps": {"step": list(range(1, 21)), "loss": list(np.geomspace(2.3, 0.027, 20)),
+              "penalty": list(np.linspace(0.1, 0.24, 20)), "objective": list(np.geomspace(2.3, 0.027, 20) +
+                                                                             np.linspace(0.1, 0.24, 20)),
+              "lr": [0.1] * 20},
+}
+
+
+def test_loss_curves_draw_data_loss_penalty_and_objective_apart():
+    fig = render(P.plot_step_loss(PENALIZED, smooth_window=1))
+    a = fig.axes[0]
+    by_label = {l.get_label(): l for l in a.lines}
+    np.testing.assert_allclose(by_label["training loss, each batch"].get_ydata(), PENALIZED["steps"]["loss"])
+    np.testing.assert_allclose(by_label[P.SERIES["penalty"][0]].get_ydata(), PENALIZED["steps"]["penalty"])
+    np.testing.assert_allclose(by_label[P.SERIES["objective"][0]].get_ydata(), PENALIZED["steps"]["objective"])
+    np.testing.assert_allclose(by_label["flood level b"].get_ydata(), [0.02, 0.02])
+    loss_ax, acc_ax = render(P.plot_epoch_curves(PENALIZED)).axes
+    by_label = {l.get_label(): l for l in loss_ax.lines}
+    np.testing.assert_allclose(by_label["training loss, epoch average"].get_ydata(), [0.5, 0.1, 0.05, 0.03])
+    np.testing.assert_allclose(by_label[P.SERIES["penalty"][0]].get_ydata(), [0.2, 0.25, 0.25, 0.24])
+    assert "flood level b" in by_label
+    # without penalty or flooding there is no penalty/objective series to confuse
+    labels = [l.get_label() for l in render(P.plot_step_loss(HISTORY)).axes[0].lines]
+    assert not any("penalty" in t or "objective" in t or "flood" in t for t in labels)
 
 
 def test_epoch_curves_show_both_training_measures():
     fig = render(P.plot_epoch_curves(HISTORY))
     loss_ax, acc_ax = fig.axes
     labels = [l.get_label() for l in loss_ax.lines]
-    assert labels == ["training, epoch average", "training, end of epoch", "validation"]
-    assert [l.get_label() for l in acc_ax.lines] == ["training, end of epoch", "validation"]
+    assert labels == ["training loss, epoch average", "training loss, end of epoch", "validation"]
+    assert [l.get_label() for l in acc_ax.lines] == ["training accuracy, end of epoch", "validation accuracy"]
     assert loss_ax.lines[0].get_linestyle() == "--"
     assert acc_ax.get_ylabel() == "accuracy"
+    # the same training / validation series keep one colour across the two panels
+    assert loss_ax.lines[1].get_color() == acc_ax.lines[0].get_color()
+    assert loss_ax.lines[2].get_color() == acc_ax.lines[1].get_color()
+    assert_standard(fig := P.plot_epoch_curves(HISTORY), integer_x=True)
 
 
 def test_learning_rate_is_log():
@@ -85,8 +162,11 @@ def test_update_ratios_band_and_one_line_per_parameter():
     ax = render(P.plot_update_ratios(HISTORY)).axes[0]
     assert ax.get_yscale() == "log"
     labels = [l.get_label() for l in ax.lines]
-    assert labels == ["0.001", "layers.0.W", "layers.0.b"]
-    assert len(ax.patches) == 1 and ax.patches[0].get_label() == "healthy band"
+    assert labels == ["target 0.001", "layers.0.W", "layers.0.b (bias, not judged)"]
+    assert len(ax.patches) == 1 and ax.patches[0].get_label().startswith("rule of thumb")
+    from matplotlib.colors import to_hex
+    band = to_hex(ax.patches[0].get_facecolor())
+    assert band not in {to_hex(l.get_color()) for l in ax.lines}      # the band's colour is no series'
     ax2 = render(P.plot_update_ratios({"W": np.full(5, 1e-2)})).axes[0]
     assert [l.get_label() for l in ax2.lines][1:] == ["W"]
 
@@ -109,11 +189,30 @@ def test_layer_histograms_one_axes_per_layer_one_stair_per_step():
 
 @pytest.mark.parametrize("shape,image", [((64, 10), (26, 35)), ((784, 4), (57, 57)), ((3072, 4), (65, 65, 3))])
 def test_first_layer_weights_mosaic(shape, image):
-    ax = render(P.plot_first_layer_weights(rng.normal(size=shape))).axes[0]
+    fig = render(P.plot_first_layer_weights(rng.normal(size=shape)))
+    ax = fig.axes[0]
     mosaic = ax.images[0].get_array()
     assert mosaic.shape == image                 # grid of ceil(sqrt(M)) columns, 1-pixel gaps
-    assert mosaic.min() == 0 and mosaic.max() == 1
-    assert f"{shape[1]} units" in ax.get_title()
+    assert f"all {shape[1]} units" in fig.get_suptitle()
+    if len(image) == 2:                          # one channel: a shared symmetric scale and a colour bar
+        W = rng.normal(size=shape)
+        assert np.nanmax(np.abs(mosaic)) > 0 and any(a.get_label() == "<colorbar>" for a in fig.axes)
+        lo, hi = ax.images[0].get_clim()
+        assert lo == -hi
+
+
+def test_first_layer_weights_counts_units_and_shows_the_change():
+    W0 = rng.normal(size=(64, 128))
+    W = W0 + 0.01 * rng.normal(size=(64, 128))
+    fig = render(P.plot_first_layer_weights(W, initial=W0))
+    assert fig.get_suptitle().endswith("64 of 128 units")
+    main = _main_axes(fig)
+    assert len(main) == 2 and main[1].get_title() == "change from the initial weights"
+    assert sum(a.get_label() == "<colorbar>" for a in fig.axes) == 2
+    change = main[1].images[0].get_array()
+    np.testing.assert_allclose(np.nanmax(np.abs(change)), np.max(np.abs((W - W0)[:, :64])), rtol=1e-6)
+    with pytest.raises(ValueError, match="initial"):
+        P.plot_first_layer_weights(W, initial=W0[:, :3])
 
 
 def test_first_layer_weights_conv_and_errors():
@@ -163,6 +262,14 @@ def test_outlier_epochs_plot():
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), [1, 3])     # sample 4 then sample 0
     np.testing.assert_array_equal(ax2.lines[0].get_ydata(), [5.0, 100.0])
     assert ax2.get_yscale() == "log" and "2 of 5" in ax.get_xlabel()
+    assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 2
+    title = ax.get_title()
+    assert "raw loss" in title and "1 of 5 (20%) flagged at the last snapshot" in title
+    assert "never outliers: 3 of 5, final loss median 3" in title
+    for axis in (ax.xaxis, ax.yaxis):                                   # counts: integer ticks
+        lo, hi = axis.get_view_interval()
+        assert all(float(t).is_integer() for t in axis.get_ticklocs() if lo <= t <= hi)
+    assert "log loss" in render(P.plot_outlier_epochs(L, log=True)).axes[0].get_title()
 
 
 def test_step_size_sweep_wraps_the_gradient_checker():
@@ -207,6 +314,10 @@ def test_lr_range_test_wrapper():
     ax = fig.axes[0]
     assert len(fig.axes) == 1 and ax.get_xscale() == "log" and ax.get_title() == "range test"
     assert len(ax.lines) >= 2
+    # the old entry point draws the same figure, with a layout engine: the x label is inside the canvas
+    old = render(result.plot())
+    label = old.axes[0].xaxis.label.get_window_extent(old.canvas.get_renderer())
+    assert label.y0 >= 0 and old.axes[0].get_xlabel() == "learning rate (log scale)"
 
 
 def test_tutorial_06_babysitting(run_tutorial):
@@ -250,9 +361,10 @@ def test_every_history_figure_from_a_real_training_run():
     assert len(render(P.plot_step_loss(h)).axes[0].lines[0].get_xdata()) == 30
     loss_ax, acc_ax = render(P.plot_epoch_curves(h)).axes
     assert len(loss_ax.lines) == 3 and len(acc_ax.lines) == 2 and len(loss_ax.lines[2].get_xdata()) == 3
+    assert_standard(P.plot_epoch_curves(h), integer_x=True)
     assert len(render(P.plot_learning_rate(h)).axes[0].lines[0].get_ydata()) == 30
     assert [l.get_label() for l in render(P.plot_update_ratios(h)).axes[0].lines][1:] == \
-        ["layers.0.W", "layers.0.b", "layers.2.W", "layers.2.b"]
+        ["layers.0.W", "layers.0.b (bias, not judged)", "layers.2.W", "layers.2.b (bias, not judged)"]
     fig = render(P.plot_layer_histograms(h))
     assert len(fig.axes) == 3 and [len(ax.patches) for ax in fig.axes] == [2, 2, 2]
     fig = render(P.plot_layer_histograms(h, key="gradients", part="params"))
@@ -260,3 +372,31 @@ def test_every_history_figure_from_a_real_training_run():
     fig = render(P.plot_loss_heatmap(h))
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0", "1", "4", "16", "30"]
     assert render(P.plot_first_layer_weights(model.layers[0].W.value)).axes[0].images[0].get_array().shape == (35, 35)
+
+
+def test_layer_histograms_keep_step_colours_and_can_share_axes():
+    snaps = {"a": {0: rng.normal(size=300), 9: rng.normal(size=300)},
+             "b": {0: 0.01 * rng.normal(size=300), 9: 0.01 * rng.normal(size=300)}}
+    fig = render(P.plot_layer_histograms(snaps))
+    assert fig.axes[0].get_xlim() != fig.axes[1].get_xlim()           # each panel scales itself ...
+    fig = render(P.plot_layer_histograms(snaps, share=True))
+    assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()           # ... unless asked to compare
+
+
+def test_search_plot_keeps_the_useful_range():
+    from nn_scratch.search import LogUniform, random_search
+
+    def objective(p):
+        if p["lr"] > 0.5:
+            raise FloatingPointError("diverged")
+        return 1e14 if p["lr"] > 0.2 else (np.log10(p["lr"]) + 2) ** 2 + 0.1
+    result = random_search(objective, {"lr": LogUniform(1e-4, 1.0)}, n_trials=40, seed=0, warn=False)
+    assert result.failed and max(t.score for t in result.ok) == 1e14
+    fig = render(P.plot_search(result, "lr"))
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] < 1e3                                     # not squashed by the 1e14 trials
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("exploded") and "top edge" in t for t in labels)
+    assert any(t.startswith("failed") and "top edge" in t for t in labels)
+    from nn_scratch import search
+    assert render(search.plot_search(result, "lr")).axes[0].get_ylim() == ax.get_ylim()   # the old entry point
