@@ -373,7 +373,7 @@ def _sweep_calls():
         (lambda: lr_finder.lr_range_test(model(), SoftmaxCrossEntropy(), X, y, seed=-1), "'seed'"),
         (lambda: lr_finder.lr_range_test(model(), SoftmaxCrossEntropy(), X, y, smoothing="0.9"), "'smoothing'"),
         (lambda: lr_finder.lr_range_test(model(), SoftmaxCrossEntropy(), X, y, end_lr=INF), "'end_lr'"),
-        (lambda: sanity.check_initial_loss(model(), SoftmaxCrossEntropy(), X, y, rtol=NAN), "'rtol'"),
+        (lambda: sanity.check_initial_loss(model(), SoftmaxCrossEntropy(), X, y, tol=NAN), "'tol'"),
         (lambda: sanity.overfit_small_subset(model(), SoftmaxCrossEntropy(), X, y, n=5, steps=True), "'steps'"),
         (lambda: sanity.check_learns_signal(model(), SoftmaxCrossEntropy(), X, y, n_train=2.5), "'n_train'"),
         (lambda: sanity.run_all(model(), SoftmaxCrossEntropy(), X, y, n=5, seed="3"), "'seed'"),
