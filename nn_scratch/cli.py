@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import shutil
 import sys
 import time
 
@@ -31,7 +32,9 @@ from .files import save_npz  # noqa: E402
 __all__ = ["main", "build_parser", "run_demo"]
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
-DEFAULT_LIMIT = {"mnist": 10000, "fashion-mnist": 10000, "cifar10": 10000}
+DEFAULT_LIMIT = {"mnist": 10000, "fashion-mnist": 10000, "cifar10": 10000}   # training images
+MIN_LIMIT = 50           # the sanity step overfits 20 training images; the rest must still train something
+VAL_FRACTION = 0.15      # of the images the training and validation splits are drawn from
 
 
 class UsageError(Exception):
@@ -61,6 +64,13 @@ _seed = _number(int, 0, "an integer >= 0")
 _nonnegative = _number(float, 0.0, "a finite number >= 0")
 
 
+def _out_folder(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty string (leave --out out for "
+                                         "runs/<timestamp>)")
+    return text
+
+
 def _hidden(text):
     try:
         sizes = tuple(int(t) for t in text.split(","))
@@ -72,7 +82,9 @@ def _hidden(text):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = _Parser(prog="nn-scratch", description="nn_scratch: a neural network from scratch in NumPy.")
+    parser.add_argument("--version", action="version", version=f"nn-scratch {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     demo = sub.add_parser("demo", help="run the whole careful-practitioner recipe on a data set",
                           description="Gradient check, sanity checks, LR range test, training with early "
@@ -90,9 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="L2 penalty strength in 0.5*reg*sum(W^2) (default 3e-3)")
     demo.add_argument("--seed", type=_seed, default=0, help="seed of every random draw (default 0)")
     demo.add_argument("--limit", type=_positive_int, default=None,
-                      help="use only the first N training images (default 10000 for mnist, fashion-mnist "
-                           "and cifar10; all for digits)")
-    demo.add_argument("--out", default=None, help="run folder (default runs/<timestamp>)")
+                      help=f"train on N images (at least {MIN_LIMIT}); the validation split is drawn besides "
+                           "them and the test split is always the whole test set (default 10000 for mnist, "
+                           "fashion-mnist and cifar10; all 1168 for digits)")
+    demo.add_argument("--out", type=_out_folder, default=None,
+                      help="run folder, new or empty (default runs/<timestamp>, a fresh folder every run)")
+    demo.add_argument("--overwrite", action="store_true",
+                      help="--out may be a previous run folder: its contents are deleted first")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.add_argument("--no-figures", action="store_true", help="numbers only: skip the PNG figures (faster)")
 
@@ -117,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of ``nn-scratch`` and ``python -m nn_scratch``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "demo")                      # plain ``nn-scratch`` / ``python -m nn_scratch``
     try:
         args = build_parser().parse_args(argv)
@@ -131,9 +147,16 @@ def main(argv=None) -> int:
     if args.command != "demo":
         build_parser().print_help()
         return 2
+    from .callbacks import TrainingDiverged
     from .data import DatasetError
     try:
         run_demo(args)
+    except UsageError as err:
+        print(f"nn-scratch: error: {err}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as err:
+        print(f"nn-scratch: error: {_diverged(err, args)}", file=sys.stderr)
+        return 1
     except DatasetError as err:
         print(f"nn-scratch: error: {_one_line(err)} (on the command line: --data-dir DIR)", file=sys.stderr)
         return 1
@@ -150,25 +173,91 @@ def _one_line(err):
     return " ".join(str(err).split())
 
 
+def _diverged(err, args):
+    """One line: what diverged, where, and what to try (for the demo's own knobs)."""
+    what = f"training diverged at step {err.step} (epoch {err.epoch:.2f}): the {err.what} became NaN/inf"
+    if err.names:
+        what += f" ({', '.join(err.names)})"
+    lr = getattr(err, "demo_lr", None)
+    if args.reg and lr and lr * args.reg > 1:
+        return (f"{what}. With --reg {args.reg:g} and learning rate {lr:.3g}, the penalty alone moves the weights "
+                f"by lr*reg = {lr * args.reg:.3g} of themselves per step (above 1, so they overshoot and grow): "
+                f"try --reg below {1 / lr:.2g}, e.g. --reg 3e-3")
+    return (f"{what}. Try a smaller --reg (now {args.reg:g}), a larger --batch-size (now {args.batch_size}), "
+            "or fewer/narrower --hidden layers")
+
+
+def _prepare_out(args):
+    """The run folder, checked and created before any work: a new folder, or an empty one, or (with
+    --overwrite) a previous run folder cleared first.  The default runs/<timestamp> is created with an
+    exclusive mkdir, so two runs started in the same second get two folders (-2, -3, ... appended)."""
+    if args.out is None:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        os.makedirs("runs", exist_ok=True)
+        for k in range(1, 1000):
+            out = os.path.join("runs", stamp if k == 1 else f"{stamp}-{k}")
+            try:
+                os.mkdir(out)
+                return out
+            except FileExistsError:
+                continue
+        raise UsageError(f"could not create a fresh run folder under runs/ for {stamp}; pass --out")
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out} is a file, not a folder")
+    if os.path.isdir(out) and os.listdir(out):
+        looks_like_run = any(os.path.exists(os.path.join(out, f)) for f in ("report.md", "history.json"))
+        if not args.overwrite:
+            raise UsageError(f"--out {out} is not empty; choose a new folder, or add --overwrite to delete "
+                             "its contents first" + ("" if looks_like_run else " (it does not look like a run "
+                                                                                 "folder)"))
+        if not looks_like_run or os.path.abspath(out) in (os.path.abspath("."), os.path.expanduser("~"), "/"):
+            raise UsageError(f"--out {out} holds files that are not a demo run (no report.md or history.json); "
+                             "--overwrite only clears a previous run folder")
+        for name in os.listdir(out):
+            path = os.path.join(out, name)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+    os.makedirs(out, exist_ok=True)
+    return out
+
+
 # -- the demo ------------------------------------------------------------------------------------------------
+def _split_train_val(X, y, n_train, seed):
+    """A seeded permutation: the first n_train rows train, the rest validate."""
+    order = np.random.default_rng(seed).permutation(len(y))
+    tr, va = order[:n_train], order[n_train:]
+    return X[tr], y[tr], X[va], y[va]
+
+
 def _load(args):
     """(X_train, y_train, X_val, y_val, X_test, y_test, image_shape, standardizer), all three splits scaled
-    by the standardizer fitted on the training split."""
+    by the standardizer fitted on the training split.  ``--limit N`` is the number of *training* images;
+    the validation split is drawn besides them, the test split is always whole."""
     from .data import (Standardizer, load_cifar10, load_digits, load_fashion_mnist, load_mnist,
                        train_val_test_split)
     limit = args.limit if args.limit is not None else DEFAULT_LIMIT.get(args.dataset)
+    if limit is not None and limit < MIN_LIMIT:
+        raise UsageError(f"--limit {limit} is too small: the demo needs at least {MIN_LIMIT} training images "
+                         "(it overfits 20 of them as a sanity check)")
     if args.dataset == "digits":
         X, y = load_digits()
-        if limit is not None:
-            X, y = X[:limit], y[:limit]
         Xtr, ytr, Xva, yva, Xte, yte = train_val_test_split(X, y, val=0.15, test=0.2, seed=args.seed)
+        if limit is not None:
+            if limit > len(ytr):
+                raise UsageError(f"--limit {limit} is more than the {len(ytr)} training images of digits")
+            Xtr, ytr = Xtr[:limit], ytr[:limit]
         shape = (8, 8)
     else:
         loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
                   "cifar10": lambda **kw: load_cifar10(flatten=True, **kw)}[args.dataset]
-        X, y = loader(data_dir=args.data_dir, kind="train", limit=limit)
-        Xte, yte = loader(data_dir=args.data_dir, kind="test", limit=min(limit or 10000, 10000))
-        Xtr, ytr, Xva, yva, _, _ = train_val_test_split(X, y, val=0.15, test=0.0, seed=args.seed)
+        n_val = int(np.ceil(limit * VAL_FRACTION / (1 - VAL_FRACTION)))
+        X, y = loader(data_dir=args.data_dir, kind="train", limit=limit + n_val)
+        if len(y) < limit + n_val:
+            raise UsageError(f"--limit {limit} is too large: {args.dataset} has {len(y)} training images, and "
+                             f"{n_val} more than the limit are needed for validation; use --limit "
+                             f"{int(len(y) * (1 - VAL_FRACTION))} or less")
+        Xte, yte = loader(data_dir=args.data_dir, kind="test")
+        Xtr, ytr, Xva, yva = _split_train_val(X, y, limit, args.seed)
         shape = (3, 32, 32) if args.dataset == "cifar10" else (28, 28)
     # one mean and one std over all training pixels: per-pixel scaling would blow up the nearly
     # always-blank border pixels of MNIST into huge values on the rare image that touches them
@@ -178,7 +267,9 @@ def _load(args):
 
 
 def _model(D, hidden, C, seed):
-    """ReLU MLP: He-initialized hidden layers, a small Gaussian last layer (so the first loss is ln C)."""
+    """ReLU MLP: He-initialized hidden layers and a *small* output layer, N(0, 0.01^2), so the first loss is
+    ln C (``sanity.check_initial_loss``).  Not ``init="zeros"``: with a zero output layer every hidden
+    layer's gradient is exactly zero at the start, and the gradient check of step 1 would compare zeros."""
     from .layers import Linear, ReLU, Sequential
     layers, width = [], D
     for i, h in enumerate(hidden):
@@ -214,17 +305,19 @@ def run_demo(args) -> dict:
     from .optim import SGD
     from .sanity import check_initial_loss, overfit_small_subset
     from .schedules import cosine_decay
-    from .trainer import Trainer
+    from .trainer import Trainer, TrainingDiverged
 
     t_start = time.perf_counter()
-    out = args.out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    if args.out is not None and os.path.isdir(args.out) and os.listdir(args.out) and not args.overwrite:
+        _prepare_out(args)                                          # refuses with one line, nothing made
     Xtr, ytr, Xva, yva, Xte, yte, image_shape, standardizer = _load(args)
-    os.makedirs(out, exist_ok=True)
+    out = _prepare_out(args)
     D, C = Xtr.shape[1], int(max(ytr.max(), yva.max(), yte.max())) + 1
     arch = "-".join(str(n) for n in (D, *args.hidden, C))
     print(f"nn-scratch demo: {args.dataset} ({len(ytr)} train / {len(yva)} validation / {len(yte)} test), "
           f"MLP {arch}, seed {args.seed} -> {out}", flush=True)
     model = _model(D, args.hidden, C, args.seed)
+    W1_initial = model.layers[0].W.value.copy()
     loss = SoftmaxCrossEntropy()
     nums = {"dataset": args.dataset, "architecture": arch, "seed": args.seed, "n_train": len(ytr),
             "n_val": len(yva), "n_test": len(yte), "out": out,
@@ -249,7 +342,10 @@ def run_demo(args) -> dict:
     step("loss at chance")
     r = check_initial_loss(model, loss, Xtr, ytr)
     nums.update(initial_loss=r.measured, chance_loss=r.expected, initial_loss_passed=bool(r.passed))
-    step.done(f"{'PASS' if r.passed else 'FAIL'}: {r.measured:.4f} vs ln {C} = {r.expected:.4f}")
+    nums["initial_loss_tol"] = r.details["tolerance"]
+    nums["initial_score_std"] = r.details["score_std"]
+    step.done(f"{'PASS' if r.passed else 'FAIL'}: {r.measured:.4f} vs ln {C} = {r.expected:.4f} "
+              f"(tolerance +-{r.details['tolerance']:.3g}; score spread {r.details['score_std']:.3g})")
 
     # 3. overfit a tiny subset
     step("overfit 20 examples")
@@ -297,7 +393,11 @@ def run_demo(args) -> dict:
     optimizer = SGD(model.parameters(), lr=cosine_decay(lr, total, final_value=lr / 50), momentum=momentum)
     trainer = Trainer(model, loss, optimizer, reg=args.reg or None, callbacks=[stopper, averager, checkpoint],
                       monitors=monitors, progress=not args.no_progress)
-    history = trainer.fit(Xtr, ytr, Xva, yva, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    try:
+        history = trainer.fit(Xtr, ytr, Xva, yva, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    except TrainingDiverged as err:
+        err.demo_lr = lr
+        raise
     es = history.meta.get("early_stopping", {})
     ran = len(history)
     best_epoch = es.get("best_epoch")
@@ -324,8 +424,9 @@ def run_demo(args) -> dict:
     if not args.no_figures:
         nums["lr_sweep"] = _lr_sweep(loss, Xtr, ytr, lr, momentum, args, _model(D, args.hidden, C, args.seed))
     nums["best_h"] = h_sweep.best_h
-    figures = _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, not args.no_figures)
-    nums["findings"] = analysis.diagnose(history)
+    figures = _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, not args.no_figures,
+                       W1_initial)
+    nums["findings"] = analysis.diagnose(history, model=model)
     nums["checkpoint"] = os.path.relpath(checkpoint.best_path, out) if checkpoint.best_path else None
     nums["seconds"] = time.perf_counter() - t_start
     _write_report(out, nums, figures)
@@ -369,15 +470,17 @@ def _lr_sweep(loss, X, y, lr, momentum, args, fresh):
 
 
 FIGURE_FILES = {
-    "loss_per_step.png": "Batch loss per step, linear and log axes",
-    "epoch_curves.png": "Loss and accuracy per epoch: epoch average vs end-of-epoch evaluation vs validation",
+    "loss_per_step.png": "Training (data) loss per step, linear and log axes, with the L2 penalty and the objective "
+                         "as their own series",
+    "epoch_curves.png": "Loss and accuracy per epoch: training loss (epoch average and end of epoch), validation, "
+                        "L2 penalty and objective",
     "learning_rate.png": "Learning rate per step (cosine decay from the range test's rate)",
     "update_ratios.png": "Update / weight ratio per parameter, with the 1e-3 rule of thumb",
     "activations.png": "Activation histograms per layer at a few points of training",
     "gradients.png": "Gradient histograms per layer (dLoss/d output) at the same points",
-    "first_layer_weights.png": "First-layer weights as images",
+    "first_layer_weights.png": "First-layer weights as images, and their change from the initial weights",
     "loss_heatmap.png": "Per-sample loss distributions at log-spaced iterations (log colour)",
-    "outliers.png": "Validation samples that were Tukey outliers, and for how many epochs",
+    "outliers.png": "Validation samples that were Tukey outliers (fence on the raw loss), and for how many epochs",
     "weight_distributions.png": "Weight distributions per layer over training",
     "lr_range_test.png": "Learning-rate range test",
     "lr_sweep.png": "Learning-rate sweep: two epochs at lr/10, lr, 10 lr from the same start",
@@ -385,23 +488,37 @@ FIGURE_FILES = {
 }
 
 
-def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, draw=True):
+def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, draw=True, W1_initial=None):
     """Compute the distribution numbers into ``nums``; draw and save the figures unless ``draw`` is False."""
     from . import analysis, plots
     L_val, steps = analysis.history_loss_matrix(history)
     L_train, _ = analysis.history_loss_matrix(history, "per_sample_loss_train")
     L_epochs, _ = analysis.history_loss_matrix(history, "per_sample_loss_epochs")
-    count, longest = analysis.outlier_epochs(L_epochs)
+    count, longest = analysis.outlier_epochs(L_epochs)                 # Tukey fence on the raw loss (paper 004)
+    flagged_last = analysis.outlier_mask(L_epochs[:, -1:])[:, 0]
+    count_log, _ = analysis.outlier_epochs(L_epochs, log=True)
+    never = count == 0
     q = analysis.loss_quantiles(L_val, (0.5, 0.95))
     nums.update(outliers_ever=int(np.sum(count > 0)), outliers_half=int(np.sum(count >= L_epochs.shape[1] / 2)),
-                outlier_longest=int(longest.max(initial=0)), val_median_start=q[0, 0], val_median_end=q[0, -1],
+                outlier_longest=int(longest.max(initial=0)), outliers_last=int(flagged_last.sum()),
+                outliers_last_min_loss=float(L_epochs[flagged_last, -1].min()) if flagged_last.any() else float("nan"),
+                outliers_ever_log=int(np.sum(count_log > 0)),
+                never_outlier_max_loss=float(L_epochs[never, -1].max()) if never.any() else float("nan"),
+                val_median_start=q[0, 0], val_median_end=q[0, -1],
                 val_p95_end=q[1, -1], val_max_end=float(L_val[:, -1].max()))
-    rising = analysis.rising_loss_holding_accuracy(history.epochs["val_loss"], history.epochs["val_acc"],
-                                                   epochs=history.epochs["epoch"])
+    e = history.epochs
+    rising = analysis.rising_loss_holding_accuracy(e["val_loss"], e["val_acc"], epochs=e["epoch"],
+                                                   train_acc=e["train_acc_eval"])
     nums["rising"] = str(rising) if rising else None
-    has_ratios = "update_ratio" in history.monitors        # a run of fewer steps than the sampling may have none
-    ratios = analysis.update_ratio_diagnosis(
-        {k: r for k, (_, r) in analysis.update_ratio_series(history).items()}) if has_ratios else {}
+    nums.update(final_data_loss=_last(e["train_loss"]), final_penalty=_last(e["train_penalty"]),
+                final_objective=_last(e["train_objective"]))
+    try:
+        series = analysis.update_ratio_series(history)
+    except KeyError:                        # a run of fewer steps than the sampling may have none
+        series = {}
+    ratios = analysis.update_ratio_diagnosis({k: r for k, (_, r) in series.items()},
+                                             weights=history.meta.get("regularized"))
+    has_ratios = bool(series)
     nums["update_ratios"] = {k: f"{m:.1e} ({v})" for k, (v, m) in ratios.items()}
     W1 = model.layers[0].W.value
     make = {
@@ -412,7 +529,8 @@ def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, dr
         "activations.png": lambda: plots.plot_layer_histograms(history, title="Activations"),
         "gradients.png": lambda: plots.plot_layer_histograms(history, key="gradients", title="Gradients",
                                                              xlabel="dLoss / d output", log_counts=True),
-        "first_layer_weights.png": lambda: plots.plot_first_layer_weights(W1, image_shape=image_shape),
+        "first_layer_weights.png": lambda: plots.plot_first_layer_weights(W1, image_shape=image_shape,
+                                                                          initial=W1_initial),
         "loss_heatmap.png": lambda: plots.plot_loss_heatmap(
             {f"training ({L_train.shape[0]} samples)": L_train, f"validation ({L_val.shape[0]} samples)": L_val},
             steps=steps),
@@ -434,30 +552,44 @@ def _figures(out, history, model, sweep, h_sweep, nums, image_shape, weights, dr
 def _write_report(out, n, figures):
     from .files import atomic_write_text
     pct = lambda v: f"{100 * v:.2f} %"   # noqa: E731
+    share = n["final_penalty"] / n["final_objective"] if n["final_objective"] > 0 else float("nan")
+    penalty_share = f"{100 * share:.0f} %"
     lines = [
         f"# nn-scratch demo: {n['dataset']}, MLP {n['architecture']}", "",
         f"Seed {n['seed']}; {n['n_train']} training, {n['n_val']} validation, {n['n_test']} test samples; "
         f"{n['seconds']:.1f} s.", "", f"Settings: {n['settings']}.", "",
         "| step | result |", "|---|---|",
         f"| gradient check | {'PASS' if n['gradcheck_passed'] else 'FAIL'} |",
-        f"| loss at chance | {n['initial_loss']:.4f} vs {n['chance_loss']:.4f} "
-        f"({'PASS' if n['initial_loss_passed'] else 'FAIL'}) |",
+        f"| loss at chance | {n['initial_loss']:.4f} vs {n['chance_loss']:.4f}, tolerance +-{n['initial_loss_tol']:.3g} "
+        f"(score spread {n['initial_score_std']:.3g}) ({'PASS' if n['initial_loss_passed'] else 'FAIL'}) |",
         f"| overfit 20 examples | {'PASS' if n['overfit_passed'] else 'FAIL'}: loss {n['overfit_final_loss']:.3g} "
         f"after {n['overfit_steps']} steps |",
         f"| learning rate | {n['lr']:.4g} (range test; loss minimum at {n['lr_min_loss']:.3g}) |",
         f"| training | {n['epochs_run']} epochs, best validation loss {n['best_val_loss']:.4f} at epoch "
         f"{n['best_epoch']}{', stopped early' if n['stopped_early'] else ''} |",
+        f"| training loss (data loss, last epoch's average) | {n['final_data_loss']:.4g} |",
+        f"| L2 penalty (last epoch's average) | {n['final_penalty']:.4g} = {penalty_share} of the objective "
+        f"{n['final_objective']:.4g} |",
         f"| validation accuracy | {pct(n['val_acc'])} |",
         f"| **test accuracy** | **{pct(n['test_acc'])}** (test loss {n['test_loss']:.4f}) |",
         f"| best checkpoint | `{n['checkpoint']}` |", "",
+        "", f"The training loss is the data loss (cross-entropy, no penalty). The objective the optimizer "
+        f"minimizes adds the L2 penalty 0.5*reg*sum(W^2): at the end {n['final_penalty']:.4g}, "
+        f"{penalty_share} of the objective {n['final_objective']:.4g}. The figures draw the two apart.", "",
         "## Gradient check", "", "```", n["gradcheck"].strip(), "```", "",
         "## Diagnosis", "", *[f"- {f}" for f in n["findings"]],
         "- update/weight ratio (median): " + (", ".join(f"{k} {v}" for k, v in n["update_ratios"].items())
                                                or "none recorded (the run took fewer steps than the sampling interval)"),
         f"- validation per-sample loss: median {n['val_median_start']:.3f} -> {n['val_median_end']:.4f}, "
         f"95th percentile at the end {n['val_p95_end']:.3f}, maximum {n['val_max_end']:.2f}",
-        f"- Tukey outliers (loss > Q3 + 1.5 IQR): {n['outliers_ever']} of {n['n_val']} validation samples were "
-        f"ever one, {n['outliers_half']} for at least half the epochs (longest run {n['outlier_longest']} epochs)",
+        f"- Tukey outliers, fence Q3 + 1.5 IQR on the raw loss (as in Venter et al. 2021): at the last epoch "
+        f"{n['outliers_last']} of {n['n_val']} validation samples ({100 * n['outliers_last'] / n['n_val']:.0f} %) "
+        f"are flagged (smallest flagged loss {n['outliers_last_min_loss']:.2g}); {n['outliers_ever']} "
+        f"({100 * n['outliers_ever'] / n['n_val']:.0f} %) were ever one, {n['outliers_half']} for at least half the "
+        f"epochs (longest run {n['outlier_longest']} epochs); the samples never flagged end with a loss of at most "
+        f"{n['never_outlier_max_loss']:.2g}. The raw fence sits just above the many near-zero losses, so it "
+        f"flags samples whose loss is still small; the fence on log loss (`analysis.outlier_epochs(L, log=True)`) "
+        f"flags {n['outliers_ever_log']} ever.",
         f"- validation loss rising while accuracy holds: {n['rising'] or 'not seen'}", "",
         "## Figures", "", *([] if figures else ["(skipped: --no-figures)", ""]),
     ]

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import os
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
@@ -65,7 +66,7 @@ SERIES = {
     "train": ("training loss", "C0", "-"),
     "train_avg": ("training loss, epoch average", "C0", "--"),
     "train_eval": ("training loss, end of epoch", "C0", "-"),
-    "val": ("validation", "C1", "-"),
+    "val": ("validation loss", "C1", "-"),
     "penalty": ("L2 penalty 0.5*reg*sum(W^2)", "C2", "-"),
     "objective": ("objective (what the optimizer minimizes)", "C3", ":"),
     "flood": ("flood level b", "0.45", ":"),
@@ -587,7 +588,7 @@ def plot_outlier_epochs(L, k: float = 1.5, title="Tukey outliers per sample", un
         fn = L[never, -1]
         summary += f", final loss median {np.median(fn):.2g}, max {np.max(fn):.2g}"
     ax.set_title(f"{title}\nfence {fence}: {last.sum()} of {N} ({100 * last.mean():.0f}%) flagged at the last "
-                 f"{unit[:-1] if unit.endswith('s') else unit}, {idx.size} ({100 * idx.size / N:.0f}%) ever; "
+                 f"{unit[:-1] if unit.endswith('s') else unit}, {idx.size} ({100 * idx.size / N:.0f}%) ever\n"
                  f"{summary}", fontsize=9)
     ax2 = ax.twinx()
     final = L[idx, -1]
@@ -644,7 +645,8 @@ def plot_first_layer_weights(W, image_shape=None, max_filters: int = 64, title="
         else:
             m = float(np.max(np.abs(filters))) or 1.0
             mosaic = _tile(filters, fill=np.nan)
-            img = ax.imshow(mosaic, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
+            cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.25")     # dark gaps between tiles
+            img = ax.imshow(mosaic, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
             fig.colorbar(img, ax=ax, shrink=0.8, label="weight value" if name == "weights" else "change in weight")
             ax.set_title(name, fontsize=10)
         ax.set_xticks([])

@@ -103,3 +103,91 @@ def test_a_run_shorter_than_the_update_ratio_sampling_still_reports(tmp_path, ca
     argv = ["demo", "--limit", "60", "--epochs", "1", "--no-progress", "--no-figures", "--out", str(tmp_path / "r")]
     assert main(argv) == 0
     assert "none recorded" in (tmp_path / "r" / "report.md").read_text()
+
+
+def _run(argv, cwd, timeout=180):
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, "-m", "nn_scratch", *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+FAST = ["--epochs", "1", "--hidden", "16", "--no-progress", "--no-figures"]
+
+
+def test_limit_is_the_number_of_training_images(tmp_path, capsys):
+    assert main(["demo", *FAST, "--limit", "200", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "digits (200 train / 270 validation / 359 test)" in out           # test split stays whole
+    report = (tmp_path / "a" / "report.md").read_text()
+    assert "200 training, 270 validation, 359 test samples" in report
+
+
+@pytest.mark.parametrize("limit, needle", [("10", "--limit 10 is too small: the demo needs at least 50"),
+                                           ("5000", "--limit 5000 is more than the 1168 training images")])
+def test_limit_out_of_range_is_one_line(limit, needle, tmp_path, capsys):
+    assert main(["demo", *FAST, "--limit", limit, "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+    assert not (tmp_path / "never").exists()
+
+
+def test_out_folder_never_mixes_two_runs(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["demo", *FAST, "--out", str(run)]) == 0
+    capsys.readouterr()
+    (run / "stray.txt").write_text("from the first run")
+    assert main(["demo", *FAST, "--out", str(run)]) == 2                      # refused, untouched
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not empty" in err and "--overwrite" in err
+    assert (run / "stray.txt").exists()
+    assert main(["demo", *FAST, "--out", str(run), "--overwrite"]) == 0      # cleared first
+    capsys.readouterr()
+    assert not (run / "stray.txt").exists() and (run / "report.md").exists()
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    assert main(["demo", *FAST, "--out", str(other), "--overwrite"]) == 2     # not a run folder: never cleared
+    assert "not a demo run" in capsys.readouterr().err and (other / "thesis.tex").exists()
+    assert main(["demo", *FAST, "--out", ""]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_default_run_folders_are_unique_within_one_second(tmp_path):
+    """Two runs started together (same second) write two folders under runs/."""
+    argv = ["demo", *FAST, "--limit", "60"]
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=REPO)
+    procs = [subprocess.Popen([sys.executable, "-m", "nn_scratch", *argv], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    folders = sorted(os.listdir(tmp_path / "runs"))
+    assert len(folders) == 2 and all((tmp_path / "runs" / f / "report.md").exists() for f in folders)
+
+
+def test_diverged_run_is_one_line_naming_what_and_what_to_try(tmp_path):
+    proc = _run(["demo", *FAST, "--epochs", "2", "--reg", "300", "--out", str(tmp_path / "run")], tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    err = proc.stderr
+    assert "training diverged at step" in err and "became NaN/inf" in err
+    assert "--reg 300" in err and "try --reg below" in err
+
+
+def test_version(capsys):
+    from nn_scratch import __version__
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"nn-scratch {__version__}"
+
+
+def test_report_states_the_penalty_share_and_the_outlier_fence(tmp_path, capsys):
+    assert main(["demo", "--epochs", "3", "--hidden", "32", "--no-progress", "--no-figures",
+                 "--out", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    report = (tmp_path / "r" / "report.md").read_text()
+    h = History.from_json(tmp_path / "r" / "history.json")
+    pen, obj, data = h.epochs["train_penalty"][-1], h.epochs["train_objective"][-1], h.epochs["train_loss"][-1]
+    assert pen > 0 and abs(obj - (data + pen)) < 1e-6 * max(1.0, obj)
+    assert f"{pen:.4g} = {100 * pen / obj:.0f} % of the objective {obj:.4g}" in report
+    assert "fence Q3 + 1.5 IQR on the raw loss" in report and "are flagged" in report
+    assert "tolerance +-0.045" in report

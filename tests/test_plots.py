@@ -142,7 +142,7 @@ def test_epoch_curves_show_both_training_measures():
     fig = render(P.plot_epoch_curves(HISTORY))
     loss_ax, acc_ax = fig.axes
     labels = [l.get_label() for l in loss_ax.lines]
-    assert labels == ["training loss, epoch average", "training loss, end of epoch", "validation"]
+    assert labels == ["training loss, epoch average", "training loss, end of epoch", "validation loss"]
     assert [l.get_label() for l in acc_ax.lines] == ["training accuracy, end of epoch", "validation accuracy"]
     assert loss_ax.lines[0].get_linestyle() == "--"
     assert acc_ax.get_ylabel() == "accuracy"
