@@ -182,7 +182,8 @@ def plot_epoch_curves(history, title=None):
     dropout on), the training loss re-measured at the end of the epoch in eval mode, and the validation
     loss -- the last two are the fair comparison; when the run had them, the epoch-averaged L2 penalty and
     objective as their own series, and the flood level b as a line.  Right: the same for accuracy (where
-    recorded).  Epoch columns read: ``train_loss``, ``train_loss_eval``, ``val_loss``, ``train_penalty``,
+    recorded).  When the trainer re-measured a subset of the training set (its default for large sets),
+    the legend says how many rows.  Epoch columns read: ``train_loss``, ``train_loss_eval``, ``val_loss``, ``train_penalty``,
     ``train_objective``, ``train_acc`` (if any), ``train_acc_eval``, ``val_acc``; missing ones are skipped.
     """
     fig = Figure(figsize=(11, 3.8), layout="constrained")
@@ -196,12 +197,18 @@ def plot_epoch_curves(history, title=None):
     if has_penalty or b is not None:
         loss_keys.append(("train_objective", "objective"))
     acc_keys = [("train_acc", "train_acc_avg"), ("train_acc_eval", "train_acc_eval"), ("val_acc", "val_acc")]
+    meta = history.get("meta", {}) if isinstance(history, dict) else (getattr(history, "meta", {}) or {})
+    rows, n_train = meta.get("train_eval_rows"), meta.get("n_train")
+    subset = f" ({rows} of {n_train} rows)" if rows and n_train and rows < n_train else ""
     for ax, keys, ylabel in ((ax_loss, loss_keys, "loss"), (ax_acc, acc_keys, "accuracy")):
         for key, series in keys:
             got = _optional_series(history, "epoch", key)
             if got is None or got[1].size == 0:
                 continue
-            ax.plot(got[0], got[1], marker="o", ms=3, **_style(series))
+            style = _style(series)
+            if key.endswith("_eval"):          # the trainer re-measured a subset of a large training set
+                style["label"] += subset
+            ax.plot(got[0], got[1], marker="o", ms=3, **style)
         if ax is ax_loss and b is not None:
             ax.axhline(b, lw=1.2, **_style("flood"))
         ax.set_xlabel("epoch")

@@ -29,8 +29,8 @@ def test_a_large_training_set_is_re_measured_on_a_seeded_subset_as_large_as_vali
     expected = trainer.evaluate(Xtr[rows], ytr[rows])
     assert h.epochs["train_loss_eval"][-1] == expected["loss"] and h.epochs["train_acc_eval"][-1] == expected["acc"]
     assert expected["loss"] != trainer.evaluate(Xtr, ytr)["loss"]                    # really a subset
-    labels = [t.get_text() for t in plot_epoch_curves(h).axes[0].get_legend().get_texts()]
-    assert "training, end of epoch (12000 of 24000 rows)" in labels                  # the plot says so
+    labels = [t.get_text() for t in plot_epoch_curves(h).legends[0].get_texts()]
+    assert "training loss, end of epoch (12000 of 24000 rows)" in labels             # the plot says so
     h = trainer.fit(Xtr, ytr, Xva, yva, epochs=1, batch_size=4000, seed=3, eval_train="all")
     assert h.meta["train_eval_rows"] == 24000 and h.meta["train_eval_subset"] is None
     assert h.epochs["train_loss_eval"][-1] == trainer.evaluate(Xtr, ytr)["loss"]
@@ -47,8 +47,8 @@ def test_a_small_training_set_is_re_measured_whole_by_default():
     h = trainer.fit(X[:2000], y[:2000], X[2000:], y[2000:], epochs=1, batch_size=500)
     assert h.meta["train_eval_rows"] == 2000 and h.meta["train_eval_subset"] is None
     assert h.epochs["train_loss_eval"][-1] == trainer.evaluate(X[:2000], y[:2000])["loss"]
-    labels = [t.get_text() for t in plot_epoch_curves(h).axes[0].get_legend().get_texts()]
-    assert "training, end of epoch" in labels
+    labels = [t.get_text() for t in plot_epoch_curves(h).legends[0].get_texts()]
+    assert "training loss, end of epoch" in labels
     h = trainer.fit(X, y, epochs=1, batch_size=500, eval_train=False)
     assert h.meta["train_eval_rows"] == 0 and np.isnan(h.epochs["train_loss_eval"][-1])
     with pytest.raises(ValueError, match="'eval_train'.*'some'"):
