@@ -200,6 +200,11 @@ for _label, _fn, _keys in [
     ("Trainer(reg=-1)", lambda: Trainer(Linear(2, 2), SoftmaxCrossEntropy(), SGD(Linear(2, 2).parameters(), 0.1),
                                         reg=-1.0), "reg"),
     ("Choice([])", lambda: search.Choice([]), "options"),
+    ("Parameter('abc')", lambda: __import__("nn_scratch.layers", fromlist=["Parameter"]).Parameter("abc"), "value"),
+    ("Parameter(None)", lambda: __import__("nn_scratch.layers", fromlist=["Parameter"]).Parameter(None), "value"),
+    ("SGD(<the model>, 0.1)", lambda: SGD(Sequential([Linear(2, 2)]), 0.1), "params"),
+    ("lbfgs(maxiter=True)", lambda: __import__("nn_scratch.optim", fromlist=["lbfgs"]).lbfgs(
+        Linear(2, 3, rng=0), SoftmaxCrossEntropy(), np.zeros((3, 2)), np.zeros(3, int), maxiter=True), "maxiter"),
     ("join(boundaries=[5, 3])", lambda: sch.join([sch.constant(1), sch.constant(2), sch.constant(3)], [5, 3]),
      "boundaries"),
     ("PerSampleLoss(X 3 rows, y 2 rows)", lambda: mon.PerSampleLoss(X=np.zeros((3, 2)), y=np.zeros(2, int)), "y"),
@@ -258,6 +263,18 @@ for _name, _make, _x, _bad in [
 ]:
     case("layer calls", f"{_name}.forward({_bad})")(
         lambda make=_make, x=_x: judge(lambda: make().forward(x), ["'x'", "input", "batch"]))
+
+
+def _load_state(W):
+    layer = Linear(2, 2, rng=0)
+    before = layer.W.value.copy()
+    return judge(lambda: layer.load_state_dict({"W": W, "b": np.ones(2)}), "W",
+                 lost=lambda: not np.array_equal(layer.W.value, before) or np.any(layer.b.value != 0))
+
+
+case("layer calls", "Linear.load_state_dict(W of strings)")(lambda: _load_state(np.full((2, 2), "a")))
+case("layer calls", "Linear.load_state_dict(W with NaN)")(lambda: _load_state(np.full((2, 2), NAN)))
+case("layer calls", "Linear.load_state_dict(W of the wrong shape)")(lambda: _load_state(np.zeros((3, 2))))
 
 
 def _int_input(make, x_int, expected):

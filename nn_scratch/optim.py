@@ -87,6 +87,9 @@ def _check_hyper(who, name, value, low=None, high=None, low_open=False, high_ope
 
 
 def _check_params(who, params):
+    if hasattr(params, "parameters") and hasattr(params, "forward"):
+        raise TypeError(f"{who}: 'params' must be a list of Parameters; pass model.parameters(), not the model "
+                        f"({type(params).__name__})")
     if isinstance(params, Parameter):
         raise TypeError(f"{who}: 'params' must be a list of Parameters (e.g. model.parameters()), "
                         "got a single Parameter; wrap it in a list")
@@ -505,7 +508,7 @@ def lbfgs(model, loss, X, y, reg=None, maxiter: int = 500, tol: float = 1e-10) -
         reg = L2(reg)
     if reg is not None and not (hasattr(reg, "penalty") and hasattr(reg, "backward")):
         raise TypeError(f"lbfgs: 'reg' must be an L2 object, a number or None, got {type(reg).__name__}")
-    if not isinstance(maxiter, numbers.Integral) or maxiter < 1:
+    if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral) or maxiter < 1:
         raise ValueError(f"lbfgs: 'maxiter' must be a positive integer, got {maxiter!r}")
     tol = _check_hyper("lbfgs", "tol", tol, low=0, low_open=True, schedulable=False)
 

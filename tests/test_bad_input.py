@@ -404,3 +404,20 @@ def test_sampling_and_text_windows_check_their_numbers():
     assert sample_next(s, temperature=0) == 4                    # greedy still works
     with pytest.raises(TypeError, match="'rng'"):
         random_windows(np.arange(20), 4, 2, rng="seed")
+
+
+def test_parameters_state_and_optimizer_inputs():
+    from nn_scratch.layers import Parameter
+    for bad in ("abc", None, np.array([1 + 2j])):
+        with pytest.raises(TypeError, match="'value' must be an array of real numbers"):
+            Parameter(bad)
+    layer = Linear(2, 2, rng=0)
+    before = layer.W.value.copy()
+    for W, err, pattern in [(np.full((2, 2), "a"), TypeError, "'W' must hold real numbers"),
+                            (np.full((2, 2), NAN), ValueError, "'W' contains NaN or inf")]:
+        with pytest.raises(err, match=pattern):
+            layer.load_state_dict({"W": W, "b": np.ones(2)})
+        np.testing.assert_array_equal(layer.W.value, before)          # nothing copied, not even b
+        np.testing.assert_array_equal(layer.b.value, 0)
+    with pytest.raises(TypeError, match="pass model.parameters\\(\\), not the model"):
+        SGD(Sequential([layer]), 0.1)

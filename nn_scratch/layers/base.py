@@ -70,6 +70,8 @@ class Parameter:
     def __init__(self, value, name: str = "param", regularize: bool = True):
         value = np.asarray(value)
         if not np.issubdtype(value.dtype, np.floating):
+            if not (np.issubdtype(value.dtype, np.integer) or value.dtype == bool):
+                raise TypeError(f"Parameter: 'value' must be an array of real numbers, got dtype {value.dtype}")
             value = value.astype(np.float64)
         self.value = value
         self.grad = np.zeros_like(value)
@@ -214,9 +216,14 @@ class Layer:
         if missing or unexpected:
             raise ValueError(f"load_state_dict: state does not match the model; missing keys {missing}, "
                              f"unexpected keys {unexpected}")
-        for key, arr in expected.items():
+        for key, arr in expected.items():         # every entry is checked before any is copied
             if np.shape(state[key]) != arr.shape:
                 raise ValueError(f"load_state_dict: '{key}' expected shape {arr.shape}, got {np.shape(state[key])}")
+            a = np.asarray(state[key])
+            if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+                raise TypeError(f"load_state_dict: '{key}' must hold real numbers, got dtype {a.dtype}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"load_state_dict: '{key}' contains NaN or inf; the model was not changed")
         for name, p in self.named_parameters():
             p.value[...] = state[name]
         for path, m in self._named_modules():
