@@ -166,6 +166,7 @@ def outlier_mask(L, k: float = 1.5, log: bool = False):
     """Boolean (N, T): True where a sample's loss is above its checkpoint's upper fence (``tukey_fences``;
     ``log=True`` for the fence on log loss)."""
     L = _as_matrix(L, "outlier_mask")
+    check_number("k", k, who="outlier_mask", low=0)
     V = _fence_scale(L, log)
     q1, q3 = np.quantile(V, [0.25, 0.75], axis=0)
     return V > (q3 + k * (q3 - q1))[None, :]

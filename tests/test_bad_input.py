@@ -379,6 +379,7 @@ def _sweep_calls():
         (lambda: sanity.run_all(model(), SoftmaxCrossEntropy(), X, y, n=5, seed="3"), "'seed'"),
         (lambda: analysis.histogram_matrix(L, bins=2.5), "'bins'"),
         (lambda: analysis.tukey_fences(L, k=INF), "'k'"),
+        (lambda: analysis.outlier_epochs(L, k=NAN), "'k'"),
         (lambda: analysis.diagnose_arrays(gap="0.1"), "'gap'"),
         (lambda: search.random_search(objective, space, 2, seed=-1), "'seed'"),
         (lambda: search.coarse_to_fine(objective, space, stages=[2, 2], shrink=True), "'shrink'"),
@@ -386,7 +387,7 @@ def _sweep_calls():
     ]
 
 
-@pytest.mark.parametrize("i", range(13))
+@pytest.mark.parametrize("i", range(14))
 def test_function_keywords_are_checked_before_any_work(i):
     call, pattern = _sweep_calls()[i]
     with pytest.raises((TypeError, ValueError), match=pattern):
