@@ -58,8 +58,9 @@ def _scheduled(name, h, t, low=0.0, high=None):
         raise TypeError(f"the schedule of '{name}' must return a number, got {type(v).__name__} {v!r} at step {t}")
     if not np.isfinite(v) or v < low or (high is not None and v >= high):
         where = f"in [{low:g}, {high:g})" if high is not None else f">= {low:g}"
-        why = "a momentum >= 1 lets the velocity grow without bound" if high is not None else \
-            f"a negative {name} steps uphill"
+        why = ("NaN/inf would reach every weight" if not np.isfinite(v) else
+               "a negative momentum flips the velocity's sign every step" if v < low and name == "momentum" else
+               f"a negative {name} steps uphill" if v < low else "a momentum >= 1 lets the velocity grow without bound")
         raise ValueError(f"the schedule of '{name}' ({getattr(h, '__name__', type(h).__name__)}) gave {float(v):.6g} "
                          f"at step {t}; '{name}' must be finite and {where} ({why}); fix the schedule")
     return v
