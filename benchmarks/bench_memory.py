@@ -1,4 +1,5 @@
-"""Benchmark 4: peak resident memory of benchmark 1 (one nn_scratch epoch) against the float32 data size.
+"""Benchmark 4: peak resident memory of benchmark 1 (one ``Trainer.fit`` epoch of the README's model, no
+evaluation) against the float32 data size.
 
 Each measurement runs in a fresh Python process that reports its own peak resident set size
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, kilobytes on Linux), so nothing earlier in this process
@@ -26,9 +27,12 @@ import numpy as np
 import bench_mlp
 if {train}:
     X, y = bench_mlp.make_data({samples})
-    order = np.random.default_rng(2).permutation(len(X))
-    train, _ = bench_mlp.nn_scratch_epoch(X, y, order)
-    train(range(0, len(X), bench_mlp.BATCH))
+    from nn_scratch.losses import SoftmaxCrossEntropy
+    from nn_scratch.optim import SGD
+    from nn_scratch.trainer import Trainer
+    model = bench_mlp.readme_model()
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=bench_mlp.LR), progress=False)
+    trainer.fit(X, y, epochs=1, batch_size=bench_mlp.BATCH, eval_train=False)
     print(X.nbytes + y.nbytes)
 else:
     print(0)
@@ -53,7 +57,7 @@ def main(argv=None):
     _, baseline = child_peak(args.samples, train=False)
     mb = lambda b: f"{b / 2**20:.0f}"
     rows = [["data (X float32 + y int64)", mb(data_bytes), "1.00x"],
-            ["peak RSS, one nn_scratch epoch", mb(peak), f"{peak / data_bytes:.2f}x"],
+            ["peak RSS, one Trainer.fit epoch", mb(peak), f"{peak / data_bytes:.2f}x"],
             ["  of which interpreter + numpy + nn_scratch", mb(baseline), f"{baseline / data_bytes:.2f}x"],
             ["  of which data and training", mb(peak - baseline), f"{(peak - baseline) / data_bytes:.2f}x"]]
     print_table(f"Benchmark 4 -- peak resident memory, {args.samples} samples of 784 float32 (target <= 2x data)",

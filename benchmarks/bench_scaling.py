@@ -1,4 +1,4 @@
-"""Benchmark 6: how the cost grows -- batch size, hidden width, and a whole convnet epoch.
+"""Benchmark 7: how the cost grows -- batch size, hidden width, and a whole convnet epoch.
 
 Part 1, MLP (784-H-10, ReLU, float32, SGD, one epoch of ``--samples`` rows of MNIST's shape, random data):
 the epoch time of nn_scratch (``Trainer.fit`` on the README's model, default bookkeeping, no evaluation),

@@ -1,4 +1,4 @@
-"""Benchmark 5: what the Trainer itself costs, on top of the training it runs.
+"""Benchmark 6: what the Trainer itself costs, on top of the training it runs.
 
 The README's model (784-1000-10 ReLU MLP, float32, batch 64, ``optim.SGD``) on data of MNIST's shape
 (50 000 training rows, 10 000 validation rows; random unless ``--mnist DIR``).  Three ways to run one
@@ -103,7 +103,7 @@ def main(argv=None):
     times = interleaved_parts(args.runs, contenders, list(range(PARTS)))
     rows = [[name, f"{median(ts):.3f}", f"{median_ratio(times, name, 'bare loop'):.3f}x"]
             for name, ts in times.items()]
-    title = (f"Benchmark 5 -- the Trainer's own cost: one epoch of {len(X)} rows, 784-1000-10 MLP, float32, "
+    title = (f"Benchmark 6 -- the Trainer's own cost: one epoch of {len(X)} rows, 784-1000-10 MLP, float32, "
              f"batch {BATCH}, SGD; median of {args.runs} runs; {os.cpu_count()} cores, {blas_threads()} BLAS threads")
     print_table(title, ["one epoch", "time [s]", "vs bare loop"], rows)
 

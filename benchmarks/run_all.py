@@ -1,4 +1,4 @@
-"""Run the five benchmarks one after another, each in its own process, and print their tables.
+"""Run the benchmarks one after another, each in its own process, and print their tables.
 
     python benchmarks/run_all.py            # full size (a few minutes on 2 cores)
     python benchmarks/run_all.py --quick    # small sizes, to see that everything runs (under a minute)
@@ -20,10 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # cores) and with one thread, which is far less disturbed when other processes share the machine.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 FULL = [("bench_mlp.py", [], {}), ("bench_mlp.py", [], ONE_THREAD), ("bench_conv.py", [], {}),
-        ("bench_gradcheck.py", [], {}), ("bench_memory.py", [], {}), ("bench_sequence.py", [], ONE_THREAD)]
+        ("bench_gradcheck.py", [], {}), ("bench_memory.py", [], {}), ("bench_sequence.py", [], ONE_THREAD),
+        ("bench_trainer.py", [], {}), ("bench_scaling.py", [], {})]
 QUICK = [("bench_mlp.py", ["--runs", "2", "--samples", "3200"], {}), ("bench_conv.py", ["--runs", "3"], {}),
          ("bench_gradcheck.py", ["--quick"], {}), ("bench_memory.py", ["--samples", "6000"], {}),
-         ("bench_sequence.py", ["--quick"], {})]
+         ("bench_sequence.py", ["--quick"], {}), ("bench_trainer.py", ["--runs", "2", "--samples", "3600"], {}),
+         ("bench_scaling.py", ["--runs", "1", "--samples", "1000", "--no-torch"], {})]
 
 
 def main(argv=None):
