@@ -38,7 +38,10 @@ import numpy as np
 
 from ._checks import check_int, check_number, check_seed
 from .layers.base import Layer, skip_input_grad
-from .losses import L2, MulticlassSVM, SoftmaxCrossEntropy, is_classification, unwrap_loss
+from .losses import L2, MulticlassSVM, SequenceCrossEntropy, SoftmaxCrossEntropy, is_classification, unwrap_loss
+
+#: losses whose loss at chance is ln C (per sample, or per counted token for a sequence)
+_SOFTMAX = (SoftmaxCrossEntropy, SequenceCrossEntropy)
 
 __all__ = ["CheckResult", "SanityReport", "check_initial_loss", "check_regularization_raises_loss",
            "overfit_small_subset", "check_learns_signal", "run_all", "SMALL_SCORE_STD"]
@@ -112,9 +115,21 @@ def _eval(model, loss, X, y):
     model.eval()
     scores = model.forward(X)
     model.train()
-    value = float(np.mean(unwrap_loss(loss).forward(scores, y), dtype=np.float64))
-    acc = float(np.mean(np.argmax(scores, 1) == y)) if is_classification(loss, y) and scores.ndim == 2 else math.nan
+    inner = unwrap_loss(loss)
+    value = float(inner.reduce(inner.forward(scores, y)))       # the loss's own mean (counted tokens only)
+    acc = math.nan
+    if is_classification(loss, y) and scores.ndim == np.ndim(y) + 1:
+        hit = np.argmax(scores, axis=-1) == y                    # per sample, or per token for (N, T, C)
+        counted = _counted(loss, y)
+        acc = float(np.mean(hit[counted])) if counted.any() else math.nan
     return value, acc, scores
+
+
+def _counted(loss, y):
+    """Which labels count: all of them, except a sequence loss's ``ignore_index`` (padding)."""
+    ignore = getattr(unwrap_loss(loss), "ignore_index", None)
+    y = np.asarray(y)
+    return y != ignore if ignore is not None else np.ones(y.shape, dtype=bool)
 
 
 def _default_optimizer(params):
@@ -133,7 +148,7 @@ def _train_full_batch(model, loss, X, y, steps, optimizer, stop=None, check_ever
         if not np.all(np.isfinite(scores)):
             curve.append(math.nan)
             break
-        value = float(np.mean(inner.forward(scores, y), dtype=np.float64))
+        value = float(inner.reduce(inner.forward(scores, y)))
         curve.append(value)
         if not math.isfinite(value):
             break
@@ -185,15 +200,17 @@ def check_initial_loss(model, loss, X, y, tol=None) -> CheckResult:
     if tol is not None:
         check_number("tol", tol, who="check_initial_loss", low=0, low_open=True)
     inner = unwrap_loss(loss)
-    if not isinstance(inner, (SoftmaxCrossEntropy, MulticlassSVM)):
-        raise TypeError(f"check_initial_loss: the loss at chance is defined for SoftmaxCrossEntropy and "
-                        f"MulticlassSVM, got {type(inner).__name__}")
+    if not isinstance(inner, _SOFTMAX + (MulticlassSVM,)):
+        raise TypeError(f"check_initial_loss: the loss at chance is defined for SoftmaxCrossEntropy, "
+                        f"SequenceCrossEntropy and MulticlassSVM, got {type(inner).__name__}")
     m = _fresh(model)
     measured, _, scores = _eval(m, loss, X, y)
     scores = np.asarray(scores, dtype=np.float64)
-    C = scores.shape[1]
-    spread = float(np.sqrt(np.mean(np.var(scores, axis=1)))) if np.all(np.isfinite(scores)) else math.inf
-    if isinstance(inner, SoftmaxCrossEntropy):
+    C = scores.shape[-1]                      # classes are the last axis: (N, C), or (N, T, C) for tokens
+    counted = _counted(loss, y)
+    spread = float(np.sqrt(np.mean(np.var(scores, axis=-1)[counted]))) if np.all(np.isfinite(scores)) \
+        else math.inf
+    if isinstance(inner, _SOFTMAX):
         expected, formula = math.log(C), f"ln {C}"
         default_tol, why = SMALL_SCORE_STD ** 2 / 2, \
             f"sigma^2/2 for scores spread by sigma <= {SMALL_SCORE_STD:g} across classes"
@@ -277,7 +294,7 @@ def overfit_small_subset(model, loss, X, y, n: int = 20, steps: int = 300, optim
     m = _fresh(model)
     initial, _, scores = _eval(m, loss, Xs, ys)
     inner, C = unwrap_loss(loss), scores.shape[-1]
-    chance = math.log(C) if isinstance(inner, SoftmaxCrossEntropy) else \
+    chance = math.log(C) if isinstance(inner, _SOFTMAX) else \
         (C - 1) * inner.margin if isinstance(inner, MulticlassSVM) else math.inf
     tol = 0.01 * min(initial, chance) if loss_tol is None else float(loss_tol)
 
@@ -337,11 +354,13 @@ def check_learns_signal(model, loss, X, y, n_train: int = 200, n_test: int = 300
     _train_full_batch(m, loss, X[tr], y[tr], steps, optimizer)
     value, acc, _ = _eval(m, loss, X[te], y[te])
     if not math.isnan(acc):
-        _, counts = np.unique(y[te], return_counts=True)
-        chance = counts.max() / len(te)
-        bar = chance + 3 * math.sqrt(chance * (1 - chance) / len(te))
+        labels = np.asarray(y[te])[_counted(loss, y[te])]           # every label, or every counted token
+        _, counts = np.unique(labels, return_counts=True)
+        chance = counts.max() / labels.size                          # always predicting the commonest class
+        bar = chance + 3 * math.sqrt(chance * (1 - chance) / labels.size)
         passed, measured, expected = acc > bar, acc, bar
-        what = f"held-out accuracy {acc:.3f} vs chance {chance:.3f} (must exceed {bar:.3f})"
+        unit = "" if labels.size == len(te) else f" over {labels.size} tokens"
+        what = f"held-out accuracy{unit} {acc:.3f} vs chance {chance:.3f} (must exceed {bar:.3f})"
     else:
         base = float(np.mean((y[te] - y[tr].mean(axis=0)) ** 2))
         passed, measured, expected = value < 0.9 * base, value, 0.9 * base
@@ -357,7 +376,7 @@ def run_all(model, loss, X, y, n: int = 20, steps: int = 300, optimizer=None, se
     """Run every check and collect a report: the initial-loss check only for softmax / SVM losses, the
     signal check only when X has at least ``n + 12`` rows and 10 besides its training half (<= 200 rows)."""
     results = []
-    if isinstance(unwrap_loss(loss), (SoftmaxCrossEntropy, MulticlassSVM)):
+    if isinstance(unwrap_loss(loss), _SOFTMAX + (MulticlassSVM,)):
         results.append(check_initial_loss(model, loss, X, y))
     results.append(check_regularization_raises_loss(model, loss, X, y))
     results.append(overfit_small_subset(model, loss, X, y, n=n, steps=steps, optimizer=optimizer, seed=seed))

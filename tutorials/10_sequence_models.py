@@ -153,14 +153,16 @@ assert max(sizes.values()) / min(sizes.values()) < 1.1
 print("the three sizes are within 10 % of each other")
 
 # %% [markdown]
-# Before training, the sanity checks of tutorial 02 on each model: more L2 penalty means more loss, and 20
-# windows can be memorized (the loss falls to a tiny fraction of its start).
+# Before training, the sanity checks of tutorial 02 on each model: the loss per character starts at chance,
+# ln V (the output layer starts at zero, so every character gets probability 1/V), more L2 penalty means more
+# loss, and 20 windows can be memorized (the loss falls to a tiny fraction of its start).
 
 # %%
 X_sanity, Y_sanity = text.random_windows(train_ids, 16, 64, rng=5)
 for kind in KINDS:
     report = sanity.run_all(make_model(kind), SequenceCrossEntropy(), X_sanity, Y_sanity)
     assert report.passed, str(report)
+    assert report.results[0].name == "initial_loss" and abs(report.results[0].measured - np.log(V)) < 1e-4
 print("all three models pass sanity.run_all")
 
 # %% [markdown]
