@@ -155,15 +155,27 @@ print("the three sizes are within 10 % of each other")
 # %% [markdown]
 # Before training, the sanity checks of tutorial 02 on each model: the loss per character starts at chance,
 # ln V (the output layer starts at zero, so every character gets probability 1/V), more L2 penalty means more
-# loss, and 20 windows can be memorized (the loss falls to a tiny fraction of its start).
+# loss, and 20 windows can be memorized (the loss falls to a tiny fraction of its start).  For per-token
+# labels the memorizing check judges the loss only, not 100 % accuracy: two windows that start with the same
+# character have the same context and different next characters.
+#
+# The fourth check of `sanity.run_all`, "learns something that generalizes", trains full batch on a small
+# held-in set and tests on held-out windows.  On a few dozen windows a sequence model memorizes them (the
+# transformer even falls below always guessing the commonest character), so here the generalization check is
+# the real one: the validation bits per character of section 6 must fall well below uniform guessing.
 
 # %%
-X_sanity, Y_sanity = text.random_windows(train_ids, 16, 64, rng=5)
+X_sanity, Y_sanity = text.random_windows(train_ids, 48, 64, rng=5)
 for kind in KINDS:
-    report = sanity.run_all(make_model(kind), SequenceCrossEntropy(), X_sanity, Y_sanity)
-    assert report.passed, str(report)
-    assert report.results[0].name == "initial_loss" and abs(report.results[0].measured - np.log(V)) < 1e-4
-print("all three models pass sanity.run_all")
+    checks = [sanity.check_initial_loss(make_model(kind), SequenceCrossEntropy(), X_sanity, Y_sanity),
+              sanity.check_regularization_raises_loss(make_model(kind), SequenceCrossEntropy(), X_sanity, Y_sanity),
+              sanity.overfit_small_subset(make_model(kind), SequenceCrossEntropy(), X_sanity, Y_sanity)]
+    for c in checks:
+        assert c.passed, c.message
+    assert abs(checks[0].measured - np.log(V)) < 1e-4
+    print(f"{kind:<12} initial loss {checks[0].measured:.4f} = ln {V}; penalty raises the loss; "
+          f"{checks[2].details['steps_taken']} steps memorize 20 windows (loss {checks[2].measured:.3f})")
+print("all three models pass the initial-loss, penalty and memorizing checks")
 
 # %% [markdown]
 # ## 4. Why LSTMs: the gradient travelling back in time
