@@ -583,6 +583,9 @@ def table(results) -> str:
 
 
 def main(argv=None):
+    # started in the background by a shell, a process ignores Ctrl-C, and so would every test subprocess
+    # (tests that interrupt a child would fail): restore Python's handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("modules", nargs="+", help="module paths relative to the repository, e.g. nn_scratch/optim.py; "
