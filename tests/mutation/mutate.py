@@ -21,7 +21,7 @@ How it works
   ``# pragma: no mutate``.
 * Once per module, the whole suite runs traced (also in the Python subprocesses the tests start) to learn
   which test files execute which of its lines.  A mutant on a line no test executes survives without a
-  run.  Otherwise it first meets the module's related test files (``tests/test_<name>.py``; for a layer
+  run.  Otherwise it first meets the module's related test files (``tests/test_<name>*.py``; for a layer
   ``test_layers.py`` and ``test_layer_gradients.py``; ``--tests`` overrides) that run its line, with ``-x``
   and a timeout, and only if it survives them, the other test files that run its line (all of them when
   the line runs at import; for a default argument, the files that call its function).  Tutorial tests
@@ -308,7 +308,8 @@ def related_tests(module: str, repo: Path = REPO) -> list:
     names = [f"test_{stem}.py", f"test_{stem}s.py"]
     if path.parent.name == "layers":
         names += ["test_layers.py", "test_layer_gradients.py"]
-    found = [f"tests/{n}" for n in names if (repo / "tests" / n).is_file()]
+    names += sorted(f.name for f in (repo / "tests").glob(f"test_{stem}_*.py"))     # e.g. test_gradcheck_verdicts
+    found = [f"tests/{n}" for n in dict.fromkeys(names) if (repo / "tests" / n).is_file()]
     if not found:
         dotted = ".".join(path.with_suffix("").parts)
         found = [f"tests/{f.name}" for f in sorted((repo / "tests").glob("test_*.py"))
