@@ -364,3 +364,28 @@ def test_a_loss_that_refers_back_to_its_wrapper_is_walked_once():
     inner.owner = flood                                  # a cycle among the loss objects
     r = check_loss(flood, np.array([[2.0, 0.5, -1.0]]), np.array([1]), num_coords=None)
     assert r.passed and not r.smooth
+
+
+def test_a_step_too_small_to_move_a_coordinate_is_refused():
+    with pytest.raises(ValueError, match="'h'=1e-10 is too small to change 'x \\(input\\)'"):
+        check_layer(PlantedScale(2), np.array([[1e10, 1.0]]), h=1e-10)
+
+
+class ZeroAwarePenalty:
+    """0.5 sum w^2 over the parameters, whose backward plants an absolute 1e-6 in every gradient."""
+
+    def penalty(self, params):
+        return 0.5 * sum(float(np.sum(p.value ** 2)) for p in params)
+
+    def backward(self, params):
+        for p in params:
+            p.grad += p.value + 1e-6
+
+
+def test_the_floor_of_a_penalty_check_is_the_penalty_alone():
+    layer = PlantedScale(3)
+    layer.a.value[...] = [2.0, 0.0, 1.0]                         # a_1 = 0: its penalty gradient is exactly 0
+    r = check_model(layer, MSE(), np.ones((1, 3)), np.zeros((1, 3)), reg=ZeroAwarePenalty(), check="reg",
+                    num_coords=None)
+    F = 0.5 * (4.0 + 1.0)
+    assert r["a"].errors[1] == pytest.approx(1e-6 / (1e8 * EPS * F / 1e-5), rel=1e-9)
