@@ -389,3 +389,17 @@ def test_the_floor_of_a_penalty_check_is_the_penalty_alone():
                     num_coords=None)
     F = 0.5 * (4.0 + 1.0)
     assert r["a"].errors[1] == pytest.approx(1e-6 / (1e8 * EPS * F / 1e-5), rel=1e-9)
+
+
+def test_a_backward_that_returns_almost_nothing_is_wrong_not_tiny():
+    import warnings
+
+    class Vanishing(PlantedScale):
+        def backward(self, dy):
+            super().backward(dy)
+            self.a.grad *= 1e-12
+            return dy * self.a.value * 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                         # the true gradients are ~1: no "tiny" warning
+        r = check_layer(Vanishing(3), np.ones((1, 3)), num_coords=None)
+    assert r.verdict == "WRONG" and not r.notes
