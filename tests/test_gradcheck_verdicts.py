@@ -403,3 +403,24 @@ def test_a_backward_that_returns_almost_nothing_is_wrong_not_tiny():
         warnings.simplefilter("error")                         # the true gradients are ~1: no "tiny" warning
         r = check_layer(Vanishing(3), np.ones((1, 3)), num_coords=None)
     assert r.verdict == "WRONG" and not r.notes
+
+
+def test_more_arguments_are_checked_before_any_work():
+    layer, x = PlantedScale(2), np.ones((1, 2))
+    with pytest.raises(ValueError, match="'hs' must be positive finite step sizes"):
+        step_size_sweep(layer, x, hs=[1e-5, np.inf])
+    with pytest.raises(TypeError, match="'loss' must be a loss with forward"):
+        check_model(layer, "mse", x, np.zeros((1, 2)))
+    # a seed may be None (fresh randomness) or a Generator as well as an int
+    assert check_layer(layer, x, seed=None).passed
+    assert check_layer(layer, x, seed=np.random.default_rng(3)).passed
+
+
+def test_the_step_size_figure_shows_the_verdict_levels():
+    from nn_scratch.gradcheck import plot_step_size_sweep
+    sweep = step_size_sweep(PlantedScale(2), np.ones((1, 2)), hs=[1e-7, 1e-5, 1e-3])
+    fig = plot_step_size_sweep(sweep)
+    ax = fig.axes[0]
+    levels = sorted(line.get_ydata()[0] for line in ax.get_lines() if len(set(line.get_ydata())) == 1)
+    assert levels == [1e-7, 1e-4, 1e-2]                          # smooth pass, suspicious, wrong
+    assert len(ax.get_legend().get_texts()) == 4

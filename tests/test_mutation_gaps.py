@@ -291,3 +291,12 @@ def test_lbfgs_reports_the_largest_final_gradient():
     model.backward(loss.backward())
     largest = max(np.max(np.abs(p.grad)) for p in model.parameters())
     assert res.grad_max == pytest.approx(largest, rel=1e-9) and res.grad_max > 1e-3
+
+
+def test_the_base_loss_wants_one_target_per_row():
+    from nn_scratch.losses import Loss
+    with pytest.raises(ValueError, match="one entry per row"):
+        Loss().check_targets((3, 2), np.float64(1.0))
+    with pytest.raises(ValueError, match="one entry per row"):
+        Loss().check_targets((3, 2), np.zeros(2))
+    assert Loss().check_targets((3, 2), np.zeros(3)).shape == (3,)
