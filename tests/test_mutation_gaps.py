@@ -300,3 +300,31 @@ def test_the_base_loss_wants_one_target_per_row():
     with pytest.raises(ValueError, match="one entry per row"):
         Loss().check_targets((3, 2), np.zeros(2))
     assert Loss().check_targets((3, 2), np.zeros(3)).shape == (3,)
+
+
+def test_which_targets_mean_classification():
+    from nn_scratch.losses import Loss, is_classification
+
+    class MyLoss(Loss):
+        pass
+    assert is_classification(SoftmaxCrossEntropy(), np.zeros(3))              # by the loss
+    assert is_classification(MyLoss(), np.array([0, 2, 1]))                   # integer labels (N,)
+    assert not is_classification(MyLoss(), np.array([[0], [2], [1]]))        # (N, 1) integers: targets
+    assert not is_classification(MSE(), np.array([0, 2, 1]))                  # MSE regresses on integers
+
+
+def test_class_losses_want_2d_scores_and_sequence_reduce_wants_its_own_tokens():
+    from nn_scratch.losses import SequenceCrossEntropy
+    for loss in (SoftmaxCrossEntropy(), MulticlassSVM()):
+        with pytest.raises(ValueError, match=r"\(N, C\) class scores"):
+            loss.check_targets((2, 3, 4), np.zeros(2, dtype=int))
+    seq = SequenceCrossEntropy(ignore_index=0)
+    per = seq.forward(np.zeros((1, 3, 4)), np.array([[1, 0, 2]]))
+    assert seq.reduce(per) == pytest.approx(np.log(4))                       # the two counted tokens
+    with pytest.raises(ValueError, match="per-token losses must come from the last forward"):
+        seq.reduce(np.ones(5))
+
+
+def test_a_gaussian_init_needs_a_positive_scale():
+    with pytest.raises(ValueError, match="'weight_scale'"):
+        Linear(2, 3, init="gaussian", weight_scale=0.0)
