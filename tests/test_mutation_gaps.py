@@ -328,3 +328,10 @@ def test_class_losses_want_2d_scores_and_sequence_reduce_wants_its_own_tokens():
 def test_a_gaussian_init_needs_a_positive_scale():
     with pytest.raises(ValueError, match="'weight_scale'"):
         Linear(2, 3, init="gaussian", weight_scale=0.0)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((3, 2)), np.full((2, 3), np.nan), np.full((2, 3), "w")])
+def test_a_callable_init_must_return_finite_numbers_of_the_shape(bad):
+    from nn_scratch.layers.linear import init_weights
+    with pytest.raises(ValueError, match="must return finite numbers of shape"):
+        init_weights((2, 3), lambda rng, shape: bad)
