@@ -335,3 +335,10 @@ def test_a_callable_init_must_return_finite_numbers_of_the_shape(bad):
     from nn_scratch.layers.linear import init_weights
     with pytest.raises(ValueError, match="must return finite numbers of shape"):
         init_weights((2, 3), lambda rng, shape: bad)
+
+
+def test_softmax_of_one_vector_and_not_of_a_scalar():
+    from nn_scratch.layers import Softmax
+    np.testing.assert_allclose(Softmax().forward(np.log(np.array([1.0, 3.0]))), [0.25, 0.75])
+    with pytest.raises(ValueError, match="at least one dimension"):
+        Softmax().forward(np.float64(1.0))
