@@ -161,8 +161,11 @@ def test_bad_timeout_and_save_path_are_refused_before_any_trial(kwargs, match, t
 
 # -- Ctrl-C, kill -9 and resume ---------------------------------------------------------------------------------
 SCRIPT = textwrap.dedent('''
-    import multiprocessing, os, sys, time
+    import multiprocessing, os, signal, sys, time
     from concurrent.futures import ProcessPoolExecutor
+    # a terminal's Python turns Ctrl-C into KeyboardInterrupt; a CI job started in the background may hand us
+    # SIGINT ignored, so put the terminal's handler back first
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     from nn_scratch.search import LogUniform, Uniform, random_search
 
@@ -301,9 +304,14 @@ def test_ctrl_c_in_process_returns_the_finished_trials_with_a_warning():
             time.sleep(5)                                   # interrupted at once
         return bowl(p)
 
-    t0 = time.perf_counter()
-    with pytest.warns(SearchInterrupted, match="3 of 10 trials finished"):
-        r = random_search(objective, SPACE, n_trials=10, seed=0, warn=False)
-    assert time.perf_counter() - t0 < 3
-    assert r.interrupted and len(r.trials) == 3 and "interrupted" in str(r) and "interrupted" in repr(r)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler     # the handler is restored
+    # as in a terminal (a CI job started in the background may run us with SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        t0 = time.perf_counter()
+        with pytest.warns(SearchInterrupted, match="3 of 10 trials finished"):
+            r = random_search(objective, SPACE, n_trials=10, seed=0, warn=False)
+        assert time.perf_counter() - t0 < 3
+        assert r.interrupted and len(r.trials) == 3 and "interrupted" in str(r) and "interrupted" in repr(r)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler     # the handler is restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
