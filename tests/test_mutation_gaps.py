@@ -342,3 +342,39 @@ def test_softmax_of_one_vector_and_not_of_a_scalar():
     np.testing.assert_allclose(Softmax().forward(np.log(np.array([1.0, 3.0]))), [0.25, 0.75])
     with pytest.raises(ValueError, match="at least one dimension"):
         Softmax().forward(np.float64(1.0))
+
+
+def test_optimizer_arguments_and_attributes():
+    p = [Parameter(np.zeros(2))]
+    with pytest.raises(ValueError, match=r"'momentum' must be in \[0, 1\), got 1.5"):
+        SGD(p, lr=0.1, momentum=1.5)
+    assert SGD(p, lr=0.1, clip_norm=2.0).clip_norm == 2.0 and SGD(p, lr=0.1).clip_norm is None
+    assert Adagrad(p, lr=0.1).eps == 1e-8
+    with pytest.raises(ValueError, match="'eps'"):
+        RMSprop(p, lr=0.1, eps=0.0)
+    X, T = np.ones((3, 2)), np.zeros((3, 1))
+    model = Linear(2, 1, dtype=np.float64)
+    with pytest.raises(TypeError, match="'model' must be a Layer"):
+        lbfgs("model", MSE(), X, T)
+    with pytest.raises(TypeError, match="'loss' must be a Loss"):
+        lbfgs(model, "mse", X, T)
+    with pytest.raises(ValueError, match="'tol'"):
+        lbfgs(model, MSE(), X, T, tol=0.0)
+
+
+def test_one_cycle_rise_fraction_is_strictly_between_0_and_1():
+    for pct in (0.0, 1.0):
+        with pytest.raises(ValueError, match="'pct_start'"):
+            one_cycle(1.0, 10, pct_start=pct)
+
+
+def test_plateau_default_threshold_and_ties():
+    from nn_scratch.schedules import ReduceOnPlateau
+    plateau = ReduceOnPlateau(1.0, factor=0.5, patience=0)     # threshold 1e-4, relative
+    plateau.observe(1.0)
+    assert plateau.observe(1.0 - 1.5e-4) == 1.0                # better by 1.5e-4 of best: an improvement
+    assert plateau.observe((1.0 - 1.5e-4) * (1 - 0.5e-4)) == 0.5   # by 0.5e-4: not enough, cut
+    for mode in ("min", "max"):
+        tie = ReduceOnPlateau(1.0, factor=0.5, patience=0, threshold=0.0, mode=mode)
+        tie.observe(2.0)
+        assert tie.observe(2.0) == 0.5                         # an equal value is no improvement
