@@ -121,18 +121,11 @@ def batchnorm_backward_2(dout, x, gamma, eps):
 
 
 def conv_forward_naive_2(x, w, b, stride, pad):
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
+    """Written differently from the reference: every window at once with a strided view, then one einsum."""
+    HH, WW = w.shape[2:]
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
-    out = np.empty((N, F, Ho, Wo))
-    for n in range(N):
-        for f in range(F):
-            for i in range(Ho):
-                for j in range(Wo):
-                    patch = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
-                    out[n, f, i, j] = np.sum(patch * w[f]) + b[f]
-    return out
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("ncijhw,fchw->nfij", windows, w) + b[None, :, None, None]
 
 
 def lstm_step_backward_2(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b):
