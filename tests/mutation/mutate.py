@@ -434,13 +434,13 @@ class Runner:
             if self.server.stdout.readline().strip() != "ready":
                 raise RuntimeError("the mutation test server did not start")
 
-    def __call__(self, args: list, timeout: float, trace=None, log=None, stop_first=True):
+    def __call__(self, args: list, timeout: float, trace=None, log=None, stop_first=True, fresh=False):
         """Run pytest with ``args``; returns ('passed' | 'failed' | 'timeout', seconds).  ``trace``:
         (module file, output folder) to record which test files run which of its lines."""
         t0 = time.perf_counter()
         if trace is not None and not self.fork:
             raise RuntimeError("tracing needs the fork server")
-        if self.fork:
+        if self.fork and not fresh:
             base = PYTEST_ARGS if stop_first else [a for a in PYTEST_ARGS if a != "-x"]
             self.server.stdin.write(json.dumps({"args": base + args, "timeout": timeout,
                                                 "trace": trace, "log": log}) + "\n")
@@ -544,7 +544,7 @@ def check_copy(copy_dir: Path):
         raise RuntimeError(f"the copy imports nn_scratch from {out}, not from {copy_dir}")
 
 
-def mutate_module(module, run, tests, coverage, timeouts, mutants, log, related_only=False):
+def mutate_module(module, run, tests, coverage, timeouts, mutants, log, related_only=False, fresh_files=()):
     """Run each mutant against the tests that execute its lines: the related files first, then the rest."""
     target = run.copy_dir / module
     original = target.read_bytes()
@@ -560,10 +560,17 @@ def mutate_module(module, run, tests, coverage, timeouts, mutants, log, related_
                     [t for t in cover if t not in first]
                 status, seconds = run(first, timeouts[0]) if first else ("passed", 0.0)
                 m.status = {"passed": "survived", "failed": "caught-related", "timeout": "timeout"}[status]
-                if status == "passed" and rest and not related_only:
-                    status, more = run(rest, timeouts[1])
-                    m.status = {"passed": "survived", "failed": "caught-suite", "timeout": "timeout"}[status]
-                    seconds += more
+                if cover is None:
+                    rest += [f"--ignore={f}" for f in fresh_files]
+                    apart = sorted(fresh_files)
+                else:
+                    apart = [f for f in rest if f in fresh_files]
+                    rest = [f for f in rest if f not in fresh_files]
+                for args, fresh in ((rest, False), (apart, True)):
+                    if status == "passed" and args and not related_only:
+                        status, more = run(args, timeouts[1], fresh=fresh)
+                        m.status = {"passed": "survived", "failed": "caught-suite", "timeout": "timeout"}[status]
+                        seconds += more
                 m.seconds = seconds
             log(f"[{module} {k}/{len(mutants)}] {m.status:<14} {m.seconds:5.1f}s  {m.describe(60)}")
     finally:
@@ -640,15 +647,25 @@ def main(argv=None):
         out_dir = tempfile.mkdtemp(prefix="trace_", dir=copy_dir.parent)
         files = [str(copy_dir / module) for module in args.modules]
         baseline_log = str(copy_dir.parent / "baseline.log")
+        fresh_files = set()
         status, t_suite = run(["tests"], 1800, trace=(files, out_dir), log=baseline_log, stop_first=False)
         if status != "passed":
             # tracing slows the tests (and the subprocesses they start) several times: a timing test may
             # fail.  Those test files must pass untraced, or the suite is broken before any mutation.
+            # A file may also fail only in a forked child (e.g. a Dask cluster): it then runs in a fresh
+            # interpreter for every mutant.
             text = Path(baseline_log).read_text()
-            failed = sorted({m.split("::")[0] for m in re.findall(r"^FAILED (\S+)", text, flags=re.M)})
-            if not failed or run(failed, 600, log=baseline_log)[0] != "passed":
+            failed = sorted({m.split("::")[0] for m in re.findall(r"^(?:FAILED|ERROR) (\S+)", text, flags=re.M)})
+            if not failed:
                 raise RuntimeError("the suite fails on the unmutated code:\n" + text[-3000:])
-            log(f"(under tracing {', '.join(failed)} failed; untraced they pass)")
+            for f in failed:
+                if run([f], 600, log=baseline_log)[0] == "passed":
+                    continue
+                if run([f], 600, log=baseline_log, fresh=True)[0] != "passed":
+                    raise RuntimeError(f"{f} fails on the unmutated code:\n" + Path(baseline_log).read_text()[-3000:])
+                fresh_files.add(f)
+            log(f"(under tracing {', '.join(failed)} failed; untraced they pass"
+                + (f"; {', '.join(sorted(fresh_files))} only in a fresh interpreter)" if fresh_files else ")"))
         traced = json.loads(Path(out_dir, "coverage.json").read_text())
         log(f"the traced suite took {t_suite:.1f}s")
         for module, file in zip(args.modules, files):
@@ -663,7 +680,7 @@ def main(argv=None):
             total = len(mutants)
             if samples[module] is not None and samples[module] < total:
                 mutants = sorted(random.Random(args.seed).sample(mutants, samples[module]), key=lambda m: m.start)
-            mutate_module(module, run, tests, coverage, timeouts, mutants, log, args.related_only)
+            mutate_module(module, run, tests, coverage, timeouts, mutants, log, args.related_only, fresh_files)
             results.append((module, total, mutants))
     finally:
         if run is not None:
