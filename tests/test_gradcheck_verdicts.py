@@ -424,3 +424,14 @@ def test_the_step_size_figure_shows_the_verdict_levels():
     levels = sorted(line.get_ydata()[0] for line in ax.get_lines() if len(set(line.get_ydata())) == 1)
     assert levels == [1e-7, 1e-4, 1e-2]                          # smooth pass, suspicious, wrong
     assert len(ax.get_legend().get_texts()) == 4
+
+
+def test_the_default_sweep_spans_1e_12_to_1e_1_and_a_loss_needs_both_passes():
+    sweep = step_size_sweep(PlantedScale(2), np.ones((1, 2)), num_coords=1)
+    assert sweep.h[0] == pytest.approx(1e-12) and sweep.h[-1] == pytest.approx(0.1) and sweep.h.size == 23
+
+    class ForwardOnly:
+        def forward(self, scores, y):
+            return scores.sum(axis=1)
+    with pytest.raises(TypeError, match="'loss' must be a loss with forward"):
+        check_loss(ForwardOnly(), np.ones((2, 2)), np.zeros(2))
