@@ -378,3 +378,11 @@ def test_plateau_default_threshold_and_ties():
         tie = ReduceOnPlateau(1.0, factor=0.5, patience=0, threshold=0.0, mode=mode)
         tie.observe(2.0)
         assert tie.observe(2.0) == 0.5                         # an equal value is no improvement
+
+
+def test_a_zero_margin_or_scale_is_refused():
+    from nn_scratch.layers.linear import init_weights
+    with pytest.raises(ValueError, match="'margin'"):
+        MulticlassSVM(0.0)
+    with pytest.raises(ValueError, match="'weight_scale'"):
+        init_weights((2, 2), "gaussian", weight_scale=0.0)
